@@ -1,1 +1,61 @@
-fn main(){}
+//! `rag`: ingest IT-procedure PDFs and answer questions from them, on one machine, with the
+//! embedded defaults (a local directory for indexes, the ONNX model from `layers/model`).
+
+mod cmd;
+mod context;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use context::{Context, ModelOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "rag",
+    version,
+    about = "IT-support RAG assistant: cited answers from your PDF procedures"
+)]
+struct Cli {
+    /// Local data: indexes (and later the embedded database).
+    #[arg(long, global = true, env = "RAG_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    model: ModelOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add PDFs (files or folders) to a collection and publish its new index.
+    Ingest(cmd::ingest::Args),
+    /// Answer a question with page citations.
+    Ask(cmd::ask::Args),
+    /// Retrieve the best pages for each question of a JSONL file.
+    Search(cmd::search::Args),
+    /// Score retrieval (hit@k, MRR) on a question set with expected pages.
+    Eval(cmd::eval::Args),
+    /// Measure ingest and query speed, index load time and memory.
+    Bench(cmd::bench::Args),
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let ctx = Context::new(cli.data_dir, cli.model);
+    match cli.command {
+        Command::Ingest(args) => cmd::ingest::run(&ctx, args).await,
+        Command::Ask(args) => cmd::ask::run(&ctx, args).await,
+        Command::Search(args) => cmd::search::run(&ctx, args).await,
+        Command::Eval(args) => cmd::eval::run(&ctx, args).await,
+        Command::Bench(args) => cmd::bench::run(&ctx, args).await,
+    }
+}

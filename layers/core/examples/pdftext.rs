@@ -6,7 +6,12 @@ fn main() {
         Ok(doc) => {
             println!("encrypted={} repaired={}", doc.encrypted, doc.repaired);
             for p in doc.pages {
-                println!("=== page {} {:?} dropped={}", p.number, p.skipped.map(|s| s.to_string()), p.dropped_glyphs);
+                println!(
+                    "=== page {} {:?} dropped={}",
+                    p.number,
+                    p.skipped.map(|s| s.to_string()),
+                    p.dropped_glyphs
+                );
                 for b in p.blocks {
                     println!("{}{}", if b.heading { "# " } else { "" }, b.text);
                 }

@@ -1,4 +1,20 @@
 //! Core of the IT-support RAG assistant: domain logic and adapters, no handler code.
+//!
+//! - [`pdf`] extracts page text; [`chunk`] cuts it into token-bounded passages;
+//! - [`embed`] turns passages and questions into vectors; [`index`] searches them (HNSW + BM25);
+//! - [`ingest`] builds a collection's index, [`collection`] publishes and loads its versions
+//!   through an [`objects::ObjectStore`];
+//! - [`query`] answers a question with [`answer`]'s extractive answerer; [`eval`] scores
+//!   retrieval on a question set.
 
+pub mod answer;
+pub mod chunk;
+pub mod collection;
+pub mod embed;
+pub mod eval;
+pub mod index;
+pub mod ingest;
+pub mod objects;
 pub mod pdf;
+pub mod query;
 pub mod text;

@@ -121,11 +121,12 @@ pub fn detect_lang(s: &str) -> Lang {
             en += 1;
         }
     }
-    let accents = s
-        .chars()
-        .filter(|c| "éèêàçùâîôûëïœ".contains(*c))
-        .count();
-    if fr * 2 + accents > en * 2 { Lang::Fr } else { Lang::En }
+    let accents = s.chars().filter(|c| "éèêàçùâîôûëïœ".contains(*c)).count();
+    if fr * 2 + accents > en * 2 {
+        Lang::Fr
+    } else {
+        Lang::En
+    }
 }
 
 /// Share of a text's alphabetic words that look like junk from a broken font mapping
@@ -137,7 +138,10 @@ pub fn junk_ratio(s: &str) -> f32 {
         if w.chars().count() < 4 || !w.chars().all(char::is_alphabetic) {
             continue;
         }
-        if !w.chars().all(|c| c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c)) {
+        if !w
+            .chars()
+            .all(|c| c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c))
+        {
             continue;
         }
         total += 1;
@@ -165,8 +169,14 @@ mod tests {
 
     #[test]
     fn cleans_ligatures_spaces_and_leaders() {
-        assert_eq!(clean_line("con\u{FB01}guration\u{00A0} du\tpare-feu"), "configuration du pare-feu");
-        assert_eq!(clean_line("3.2 Remote Access ............ 14"), "3.2 Remote Access 14");
+        assert_eq!(
+            clean_line("con\u{FB01}guration\u{00A0} du\tpare-feu"),
+            "configuration du pare-feu"
+        );
+        assert_eq!(
+            clean_line("3.2 Remote Access ............ 14"),
+            "3.2 Remote Access 14"
+        );
         assert_eq!(clean_line("Intro . . . . . . . 3"), "Intro 3");
         assert_eq!(clean_line("e.g. the end..."), "e.g. the end...");
     }
@@ -178,7 +188,10 @@ mod tests {
 
     #[test]
     fn detects_language() {
-        assert_eq!(detect_lang("Comment réinitialiser mon mot de passe ?"), Lang::Fr);
+        assert_eq!(
+            detect_lang("Comment réinitialiser mon mot de passe ?"),
+            Lang::Fr
+        );
         assert_eq!(detect_lang("How do I reset my password?"), Lang::En);
         assert_eq!(detect_lang("VPN"), Lang::En);
     }

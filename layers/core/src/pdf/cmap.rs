@@ -196,12 +196,9 @@ impl ToUnicode {
                 }
                 "beginbfrange" => {
                     i += 1;
-                    loop {
-                        let (Some(Token::Hex(lo)), Some(Token::Hex(hi))) =
-                            (tokens.get(i), tokens.get(i + 1))
-                        else {
-                            break;
-                        };
+                    while let (Some(Token::Hex(lo)), Some(Token::Hex(hi))) =
+                        (tokens.get(i), tokens.get(i + 1))
+                    {
                         let bounds = code_of(lo).zip(code_of(hi));
                         i += 2;
                         let target = match tokens.get(i) {

@@ -253,7 +253,13 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    fn form(&mut self, resources: &[&'a Dictionary], name: &[u8], gs: &GraphicsState, depth: usize) {
+    fn form(
+        &mut self,
+        resources: &[&'a Dictionary],
+        name: &[u8],
+        gs: &GraphicsState,
+        depth: usize,
+    ) {
         let doc = self.doc;
         let Some(stream) = resources.iter().find_map(|res| {
             let xobjects = self.dict_entry(res, b"XObject")?;
@@ -331,8 +337,7 @@ impl<'a> Interpreter<'a> {
                 other => {
                     let adjust = num(other);
                     // A large negative kern is a word gap drawn without a space glyph.
-                    if adjust < -200.0 && !text.ends_with(char::is_whitespace) && !text.is_empty()
-                    {
+                    if adjust < -200.0 && !text.ends_with(char::is_whitespace) && !text.is_empty() {
                         text.push(' ');
                     }
                     let shift = -adjust / 1000.0 * size;

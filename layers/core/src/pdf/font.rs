@@ -72,12 +72,11 @@ fn name<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<&'a [
 /// 256-entry tables of the standard encodings, derived once from lopdf's tables.
 fn base_table(encoding: &[u8]) -> &'static [Option<String>] {
     static TABLES: OnceLock<HashMap<&'static [u8], Vec<Option<String>>>> = OnceLock::new();
-    const NAMES: [&[u8]; 5] = [
+    const NAMES: [&[u8]; 4] = [
         b"StandardEncoding",
         b"WinAnsiEncoding",
         b"MacRomanEncoding",
         b"MacExpertEncoding",
-        b"PDFDocEncoding",
     ];
     let tables = TABLES.get_or_init(|| {
         let doc = Document::new();
@@ -125,7 +124,9 @@ fn glyph_name_text(name: &[u8]) -> Option<String> {
         let units: Option<Vec<u16>> = (0..hex.len() / 4)
             .map(|i| u16::from_str_radix(&hex[i * 4..i * 4 + 4], 16).ok())
             .collect();
-        return char::decode_utf16(units?).collect::<Result<String, _>>().ok();
+        return char::decode_utf16(units?)
+            .collect::<Result<String, _>>()
+            .ok();
     }
     if let Some(hex) = base.strip_prefix('u')
         && (4..=6).contains(&hex.len())
@@ -380,7 +381,8 @@ fn parse_cid_widths(doc: &Document, w: &[Object], out: &mut HashMap<u32, f32>) {
                 i += 2;
             }
             Some(last) => {
-                let (Some(last), Some(v)) = (number(last), items.get(i + 2).and_then(|o| number(o)))
+                let (Some(last), Some(v)) =
+                    (number(last), items.get(i + 2).and_then(|o| number(o)))
                 else {
                     break;
                 };

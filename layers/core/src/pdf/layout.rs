@@ -165,7 +165,10 @@ mod tests {
         ];
         let lines = lines(&runs);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(texts, ["Reset your password.", "Next line", "New paragraph"]);
+        assert_eq!(
+            texts,
+            ["Reset your password.", "Next line", "New paragraph"]
+        );
         assert!(lines[1].gap_before < 1.5);
         assert!(lines[2].gap_before > 2.0);
     }

@@ -58,7 +58,11 @@ impl fmt::Display for SkipReason {
                 unmappable + glyphs
             ),
             SkipReason::JunkText { ratio } => {
-                write!(f, "{:.0}% of words look like a broken font encoding", ratio * 100.0)
+                write!(
+                    f,
+                    "{:.0}% of words look like a broken font encoding",
+                    ratio * 100.0
+                )
             }
             SkipReason::TableOfContents => write!(f, "table of contents"),
         }
@@ -95,8 +99,11 @@ const MAX_JUNK_SHARE: f32 = 0.3;
 /// not empty.
 pub fn extract(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfError> {
     // lopdf is a parser of untrusted input: a panic inside it must not take the process down.
-    catch_unwind(AssertUnwindSafe(|| extract_inner(bytes, password)))
-        .unwrap_or_else(|_| Err(PdfError::Unreadable("the parser failed on this file".into())))
+    catch_unwind(AssertUnwindSafe(|| extract_inner(bytes, password))).unwrap_or_else(|_| {
+        Err(PdfError::Unreadable(
+            "the parser failed on this file".into(),
+        ))
+    })
 }
 
 fn load(bytes: &[u8], password: Option<&str>) -> Result<Document, PdfError> {
@@ -143,12 +150,20 @@ fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfE
         .values()
         .map(|&id| {
             let content = content::page_content(&doc, id, &mut cache);
-            (layout::lines(&content.runs), content.glyphs, content.unmappable)
+            (
+                layout::lines(&content.runs),
+                content.glyphs,
+                content.unmappable,
+            )
         })
         .collect();
 
-    let mut lines: Vec<Vec<layout::Line>> = raw.iter_mut().map(|r| std::mem::take(&mut r.0)).collect();
-    let toc: Vec<bool> = lines.iter().map(|l| structure::is_table_of_contents(l)).collect();
+    let mut lines: Vec<Vec<layout::Line>> =
+        raw.iter_mut().map(|r| std::mem::take(&mut r.0)).collect();
+    let toc: Vec<bool> = lines
+        .iter()
+        .map(|l| structure::is_table_of_contents(l))
+        .collect();
     structure::strip_running_lines(&mut lines);
     let body = structure::body_size(&lines);
     let vocabulary = structure::vocabulary(&lines);
@@ -161,7 +176,11 @@ fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfE
         .map(|(i, ((page_lines, (_, glyphs, unmappable)), toc))| {
             let number = i as u32 + 1;
             let blocks = structure::blocks(page_lines, body, &vocabulary);
-            let text: String = blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join(" ");
+            let text: String = blocks
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             let total = glyphs + unmappable;
             let skipped = if total > 0 && unmappable as f32 > MAX_UNMAPPABLE_SHARE * total as f32 {
                 Some(SkipReason::UnmappableFont { unmappable, glyphs })
@@ -175,7 +194,11 @@ fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfE
             };
             Page {
                 number,
-                blocks: if skipped.is_some() { Vec::new() } else { blocks },
+                blocks: if skipped.is_some() {
+                    Vec::new()
+                } else {
+                    blocks
+                },
                 skipped,
                 dropped_glyphs: unmappable,
             }
@@ -194,13 +217,19 @@ mod tests {
 
     #[test]
     fn refuses_non_pdf_bytes() {
-        assert!(matches!(extract(b"hello world", None), Err(PdfError::Unreadable(_))));
+        assert!(matches!(
+            extract(b"hello world", None),
+            Err(PdfError::Unreadable(_))
+        ));
         assert!(matches!(extract(b"", None), Err(PdfError::Unreadable(_))));
     }
 
     #[test]
     fn truncated_pdf_is_an_error_not_a_panic() {
-        let r = extract(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n", None);
+        let r = extract(
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n",
+            None,
+        );
         assert!(r.is_err());
     }
 }

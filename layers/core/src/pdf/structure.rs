@@ -127,12 +127,16 @@ fn is_heading(line: &Line, text: &str, body: f32) -> bool {
         && line.size >= body * 0.85
         && len <= 90
         && !text.ends_with(['.', ',', ';', ':'])
-        && text.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
+        && text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
     larger || bold_title
 }
 
-/// Joins a line to the paragraph so far, undoing end-of-line hyphenation when the joined word
-/// is known from the document (or the hyphenated form is not).
+/// Joins a line to the paragraph so far, undoing end-of-line hyphenation: "configu-" + "ration"
+/// is joined, but "special-" + "purpose" keeps its hyphen when both halves are words of the
+/// document and the joined form is not.
 fn append(paragraph: &mut String, line: &str, vocabulary: &HashSet<String>) {
     if paragraph.is_empty() {
         paragraph.push_str(line);
@@ -144,39 +148,51 @@ fn append(paragraph: &mut String, line: &str, vocabulary: &HashSet<String>) {
             .last()
             .is_some_and(char::is_alphabetic)
         && line.chars().next().is_some_and(char::is_lowercase);
-    if hyphenated {
-        let head = paragraph[..paragraph.len() - 1]
-            .rsplit(|c: char| !c.is_alphanumeric())
-            .next()
-            .unwrap_or("");
-        let tail = words(line).next().unwrap_or("");
-        let joined = fold(&format!("{head}{tail}"));
-        let compound = fold(&format!("{head}-{tail}"));
-        if vocabulary.contains(&joined) || !vocabulary.contains(&compound) {
-            paragraph.pop();
-            paragraph.push_str(line);
-            return;
-        }
+    if !hyphenated {
+        paragraph.push(' ');
         paragraph.push_str(line);
         return;
     }
-    paragraph.push(' ');
+    let head = paragraph[..paragraph.len() - 1]
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    let tail = words(line).next().unwrap_or("");
+    let known = |w: &str| vocabulary.contains(&fold(w));
+    let compound = vocabulary.contains(&fold(&format!("{head}-{tail}")))
+        || (known(head) && known(tail) && !known(&format!("{head}{tail}")));
+    if !compound {
+        paragraph.pop();
+    }
     paragraph.push_str(line);
 }
 
-/// Every word of the document, folded, plus hyphenated compounds as written.
+/// Every word of the document, folded, plus hyphenated compounds as written. A fragment left
+/// by end-of-line hyphenation ("configu-") is not a word.
 pub fn vocabulary(pages: &[Vec<Line>]) -> HashSet<String> {
     let mut vocab = HashSet::new();
     for line in pages.iter().flatten() {
         let folded = fold(&line.text);
-        for token in folded.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
+        let trimmed = folded.trim_end();
+        let cut = trimmed.ends_with('-');
+        let tokens: Vec<&str> = trimmed
+            .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+            .collect();
+        for (i, token) in tokens.iter().enumerate() {
+            let last = i + 1 == tokens.len();
             let token = token.trim_matches('-');
             if token.is_empty() {
                 continue;
             }
-            vocab.insert(token.to_string());
-            for part in token.split('-') {
-                vocab.insert(part.to_string());
+            let parts: Vec<&str> = token.split('-').collect();
+            let whole = parts.len();
+            for (j, part) in parts.iter().enumerate() {
+                if !(cut && last && j + 1 == whole) {
+                    vocab.insert(part.to_string());
+                }
+            }
+            if !(cut && last) {
+                vocab.insert(token.to_string());
             }
         }
     }
@@ -255,14 +271,19 @@ mod tests {
             line("La configu-", 10.0, 0.0),
             line("ration du pare-", 10.0, 1.2),
             line("feu et du e-", 10.0, 1.2),
-            line("mail.", 10.0, 1.2),
+            line("mail, un special-", 10.0, 1.2),
+            line("purpose laptop. Special and purpose are words.", 10.0, 1.2),
         ];
         let mut vocab = vocabulary(std::slice::from_ref(&lines));
+        assert!(!vocab.contains("configu") && vocab.contains("ration"));
         vocab.insert("pare-feu".into());
         vocab.insert("e-mail".into());
         let blocks = blocks(&lines, 10.0, &vocab);
         assert_eq!(blocks.len(), 1);
-        assert_eq!(blocks[0].text, "La configuration du pare-feu et du e-mail.");
+        assert_eq!(
+            blocks[0].text,
+            "La configuration du pare-feu et du e-mail, un special-purpose laptop. Special and purpose are words."
+        );
     }
 
     #[test]

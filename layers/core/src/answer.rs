@@ -1,0 +1,186 @@
+//! The extractive answerer (the embedded default generator): the sentences of the retrieved
+//! passages closest to the question, with citations, or an honest "not in the documentation".
+
+use crate::chunk::{Chunk, sentences};
+use crate::embed::{EmbedError, Embedder, dot};
+use crate::index::Hit;
+use crate::index::lexical::terms;
+use crate::text::{Lang, detect_lang};
+
+/// Below this cosine similarity between the question and its best passage, the documentation
+/// is taken not to contain the answer. e5 similarities are bunched (0.80-0.90 for anything on
+/// topic), so the value is calibrated with `rag eval` on tests/eval/qa.jsonl
+/// (see docs/evaluation.md), not guessed.
+pub const DEFAULT_MIN_SIMILARITY: f32 = 0.85;
+
+/// Cross-language pairs score lower than same-language pairs of equal relevance; their
+/// similarity gets this bonus before the threshold applies (measured on the eval set: the
+/// best cross-language out-of-scope match is ~0.03 below the same-language one).
+pub const CROSS_LANGUAGE_BONUS: f32 = 0.025;
+
+/// Passages whose sentences may be quoted.
+const ANSWER_PASSAGES: usize = 3;
+/// Candidate sentences embedded per question.
+const MAX_CANDIDATES: usize = 24;
+/// A second sentence is added when it scores this close to the best one.
+const SECOND_SENTENCE_MARGIN: f32 = 0.03;
+const MAX_ANSWER_WORDS: usize = 80;
+
+/// The answer when the documentation does not cover the question.
+pub fn not_in_documentation(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "Je n'ai pas cette information dans la documentation.",
+        Lang::En => "I don't have this information in the documentation.",
+    }
+}
+
+fn lead_in(question: Lang, passage: Lang) -> &'static str {
+    match (question, passage) {
+        (Lang::Fr, Lang::En) => "D'après la documentation (en anglais) : ",
+        (Lang::En, Lang::Fr) => "According to the documentation (in French): ",
+        _ => "",
+    }
+}
+
+/// The strength of the best evidence: the highest similarity, cross-language pairs adjusted.
+pub fn evidence(hits: &[Hit], chunks: &[Chunk], question: Lang) -> f32 {
+    hits.iter()
+        .map(|h| {
+            let bonus = if chunks[h.chunk].lang == question {
+                0.0
+            } else {
+                CROSS_LANGUAGE_BONUS
+            };
+            h.similarity + bonus
+        })
+        .fold(0.0, f32::max)
+}
+
+/// An answer and whether it is grounded in the passages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    pub text: String,
+    pub grounded: bool,
+}
+
+/// Builds the answer from ranked hits (`chunks[hit.chunk]`); citations `[n]` refer to the hit's
+/// 1-based position.
+pub fn answer(
+    question: &str,
+    query: &[f32],
+    hits: &[Hit],
+    chunks: &[Chunk],
+    embedder: &dyn Embedder,
+    min_similarity: f32,
+) -> Result<Extracted, EmbedError> {
+    let lang = detect_lang(question);
+    if evidence(hits, chunks, lang) < min_similarity {
+        return Ok(Extracted {
+            text: not_in_documentation(lang).to_string(),
+            grounded: false,
+        });
+    }
+    let question_terms = terms(question, lang);
+    let mut candidates: Vec<(usize, usize, &str)> = Vec::new();
+    for (rank, hit) in hits.iter().take(ANSWER_PASSAGES).enumerate() {
+        for (pos, s) in sentences(&chunks[hit.chunk].text).into_iter().enumerate() {
+            if s.split_whitespace().count() >= 4 && candidates.len() < MAX_CANDIDATES {
+                candidates.push((rank, pos, s));
+            }
+        }
+    }
+    if candidates.is_empty() {
+        let hit = &hits[0];
+        candidates.push((0, 0, chunks[hit.chunk].text.as_str()));
+    }
+    let texts: Vec<&str> = candidates.iter().map(|(_, _, s)| *s).collect();
+    let vectors = embedder.embed_passages(&texts)?;
+    let scored: Vec<(f32, usize)> = candidates
+        .iter()
+        .zip(&vectors)
+        .enumerate()
+        .map(|(i, ((rank, _, s), v))| {
+            let sentence_lang = chunks[hits[*rank].chunk].lang;
+            let s_terms = terms(s, sentence_lang);
+            let overlap = question_terms
+                .iter()
+                .filter(|t| s_terms.contains(t))
+                .count() as f32
+                / question_terms.len().max(1) as f32;
+            let same_lang = if sentence_lang == lang { 0.01 } else { 0.0 };
+            (
+                dot(query, v) + 0.05 * overlap + same_lang - 0.01 * *rank as f32,
+                i,
+            )
+        })
+        .collect();
+    let best_score = scored.iter().map(|(s, _)| *s).fold(f32::MIN, f32::max);
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut ranked = scored.clone();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut words = 0;
+    for (score, i) in ranked {
+        let n = candidates[i].2.split_whitespace().count();
+        let first = chosen.is_empty();
+        if !first && (score < best_score - SECOND_SENTENCE_MARGIN || words + n > MAX_ANSWER_WORDS) {
+            break;
+        }
+        chosen.push(i);
+        words += n;
+        if chosen.len() == 2 {
+            break;
+        }
+    }
+    chosen.sort_by_key(|&i| (candidates[i].0, candidates[i].1));
+    let passage_lang = chunks[hits[candidates[chosen[0]].0].chunk].lang;
+    let mut text = lead_in(lang, passage_lang).to_string();
+    for (n, &i) in chosen.iter().enumerate() {
+        if n > 0 {
+            text.push(' ');
+        }
+        let (rank, _, s) = candidates[i];
+        text.push_str(s);
+        text.push_str(&format!(" [{}]", rank + 1));
+    }
+    Ok(Extracted {
+        text,
+        grounded: true,
+    })
+}
+
+/// A short excerpt of a passage for the sources list: whole words, at most `max_chars`.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for w in text.split_whitespace() {
+        if out.chars().count() + w.chars().count() + 1 > max_chars {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_cuts_on_words() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("one two three four", 10), "one two…");
+    }
+
+    #[test]
+    fn refusal_follows_the_question_language() {
+        assert!(not_in_documentation(Lang::Fr).starts_with("Je n'ai pas"));
+        assert_eq!(lead_in(Lang::Fr, Lang::Fr), "");
+        assert!(lead_in(Lang::Fr, Lang::En).contains("anglais"));
+    }
+}

@@ -1,0 +1,40 @@
+//! Sentence embeddings: the `Embedder` trait and its ONNX Runtime adapter.
+
+mod onnx;
+
+use std::path::PathBuf;
+
+pub use onnx::{OnnxEmbedder, Precision};
+
+/// Why embeddings could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error(
+        "model files not found in {dir}: {what} (run layers/model/build.sh, or set RAG_MODEL_DIR)"
+    )]
+    MissingModel { dir: PathBuf, what: String },
+    #[error("invalid model configuration {path}: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("ONNX Runtime: {0}")]
+    Runtime(String),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+}
+
+/// Turns text into unit-length vectors; cosine similarity is then a dot product.
+pub trait Embedder: Send + Sync {
+    /// Model identifier recorded in index manifests (an index only answers with its own model).
+    fn model_id(&self) -> &str;
+    fn dim(&self) -> usize;
+    /// Tokens the model sees for `text` (without special tokens), for chunking.
+    fn count_tokens(&self, text: &str) -> usize;
+    /// Embeds document passages, in order.
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Embeds one question.
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+}
+
+/// Dot product of two vectors of equal length.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

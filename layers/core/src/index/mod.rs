@@ -1,0 +1,334 @@
+//! The search index of a collection: chunks, their vectors in HNSW graphs (instant-distance),
+//! a BM25 lexical index, and the manifest describing how it was built.
+
+mod dense;
+mod file;
+pub mod lexical;
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use file::{FORMAT_VERSION, IndexError};
+
+use crate::chunk::{Chunk, ChunkParams};
+use crate::embed::dot;
+use crate::pdf::SkipReason;
+use dense::DenseIndex;
+use lexical::Bm25;
+
+/// A page that contributed nothing to the index, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedPage {
+    pub page: u32,
+    #[serde(flatten)]
+    pub reason: SkipReason,
+}
+
+/// One ingested document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentEntry {
+    /// File name, as cited in answers.
+    pub name: String,
+    /// sha256 of the PDF bytes.
+    pub sha256: String,
+    pub pages: u32,
+    pub chunks: u32,
+    pub skipped_pages: Vec<SkippedPage>,
+}
+
+/// How an index was built; stored with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub collection: String,
+    /// Embedding model id: queries must be embedded by the same model.
+    pub model: String,
+    pub dim: u32,
+    pub chunking: ChunkParams,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    pub documents: Vec<DocumentEntry>,
+}
+
+impl Manifest {
+    /// Content-derived version: same model, parameters and documents give the same version,
+    /// so a duplicate ingest is recognised as a no-op.
+    pub fn version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut docs: Vec<(&str, &str)> = self
+            .documents
+            .iter()
+            .map(|d| (d.name.as_str(), d.sha256.as_str()))
+            .collect();
+        docs.sort();
+        let mut h = Sha256::new();
+        h.update(FORMAT_VERSION.to_le_bytes());
+        h.update(self.model.as_bytes());
+        h.update(serde_json::to_vec(&self.chunking).unwrap_or_default());
+        for (name, sha) in docs {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(sha.as_bytes());
+        }
+        h.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// How candidates are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Retrieval {
+    /// Embeddings only (HNSW).
+    Dense,
+    /// BM25 only.
+    Lexical,
+    /// Both, fused by reciprocal rank.
+    #[default]
+    Hybrid,
+}
+
+/// A retrieved chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Position of the chunk in [`Index::chunks`].
+    pub chunk: usize,
+    /// Cosine similarity between question and chunk.
+    pub similarity: f32,
+    /// BM25 score (0 when no question word matches).
+    pub lexical: f32,
+}
+
+/// Candidates taken from each ranking before fusion.
+const CANDIDATES: usize = 60;
+/// Reciprocal rank fusion constant.
+const RRF_K: f32 = 60.0;
+
+/// A searchable collection.
+pub struct Index {
+    pub manifest: Manifest,
+    pub chunks: Vec<Chunk>,
+    dense: DenseIndex,
+    /// Vectors by chunk (a copy of the graphs' points in chunk order).
+    vectors: Vec<Vec<f32>>,
+    lexical: Bm25,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("manifest", &self.manifest)
+            .field("chunks", &self.chunks.len())
+            .finish()
+    }
+}
+
+impl Index {
+    /// Builds an index from chunks and their vectors (same order).
+    pub fn build(manifest: Manifest, chunks: Vec<Chunk>, vectors: Vec<Vec<f32>>) -> Self {
+        let texts: Vec<String> = chunks.iter().map(Chunk::indexed_text).collect();
+        let lexical = Bm25::build(
+            texts
+                .iter()
+                .map(String::as_str)
+                .zip(chunks.iter().map(|c| c.lang)),
+        );
+        let langs: Vec<_> = chunks.iter().map(|c| c.lang).collect();
+        let dense = DenseIndex::build(&langs, &vectors, 2 * CANDIDATES);
+        Index {
+            manifest,
+            chunks,
+            dense,
+            vectors,
+            lexical,
+        }
+    }
+
+    /// The content-derived version of this index.
+    pub fn version(&self) -> String {
+        self.manifest.version()
+    }
+
+    /// Vector of a chunk.
+    pub fn vector(&self, chunk: usize) -> &[f32] {
+        &self.vectors[chunk]
+    }
+
+    /// Cache of chunk vectors keyed by embedded text, to re-embed only what changed.
+    pub fn vector_cache(&self) -> HashMap<String, Vec<f32>> {
+        self.chunks
+            .iter()
+            .zip(&self.vectors)
+            .map(|(c, v)| (c.indexed_text(), v.clone()))
+            .collect()
+    }
+
+    /// The best chunks for a question, at most one per page, best first.
+    pub fn search(&self, query: &[f32], question: &str, k: usize, mode: Retrieval) -> Vec<Hit> {
+        self.search_with(query, question, k, mode, false)
+    }
+
+    /// As [`Index::search`]; `exact` replaces the HNSW graph by a full scan (for measuring recall).
+    pub fn search_with(
+        &self,
+        query: &[f32],
+        question: &str,
+        k: usize,
+        mode: Retrieval,
+        exact: bool,
+    ) -> Vec<Hit> {
+        if self.chunks.is_empty() || k == 0 {
+            return Vec::new();
+        }
+        let lexical = self.lexical.scores(question);
+        let lexical_ranking = || {
+            let mut ranked: Vec<usize> = (0..lexical.len()).filter(|&i| lexical[i] > 0.0).collect();
+            ranked.sort_by(|&a, &b| lexical[b].total_cmp(&lexical[a]));
+            ranked.truncate(CANDIDATES);
+            ranked
+        };
+        let dense_ranking = || -> Vec<usize> {
+            self.dense
+                .ranking(query, CANDIDATES, exact)
+                .into_iter()
+                .take(CANDIDATES)
+                .map(|(c, _)| c)
+                .collect()
+        };
+        let ranking: Vec<usize> = match mode {
+            Retrieval::Dense => dense_ranking(),
+            Retrieval::Lexical => lexical_ranking(),
+            Retrieval::Hybrid => {
+                let mut fused: HashMap<usize, f32> = HashMap::new();
+                for list in [dense_ranking(), lexical_ranking()] {
+                    for (rank, chunk) in list.into_iter().enumerate() {
+                        *fused.entry(chunk).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+                    }
+                }
+                let mut ranked: Vec<(usize, f32)> = fused.into_iter().collect();
+                ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                ranked.into_iter().map(|(c, _)| c).collect()
+            }
+        };
+        let mut pages = HashSet::new();
+        ranking
+            .into_iter()
+            .filter(|&c| pages.insert((&self.chunks[c].document, self.chunks[c].page)))
+            .take(k)
+            .map(|c| Hit {
+                chunk: c,
+                similarity: dot(query, &self.vectors[c]),
+                lexical: lexical[c],
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::Lang;
+
+    pub(crate) fn tiny_index() -> Index {
+        let texts = [
+            (
+                "a.pdf",
+                1,
+                "Reset your password from the self-service portal.",
+                Lang::En,
+            ),
+            (
+                "a.pdf",
+                1,
+                "Passwords must have at least twelve characters.",
+                Lang::En,
+            ),
+            (
+                "a.pdf",
+                2,
+                "Connect to the VPN with the corporate client.",
+                Lang::En,
+            ),
+            (
+                "b.pdf",
+                1,
+                "Les imprimantes sont au deuxième étage.",
+                Lang::Fr,
+            ),
+        ];
+        let chunks: Vec<Chunk> = texts
+            .iter()
+            .map(|(d, p, t, l)| Chunk {
+                document: d.to_string(),
+                page: *p,
+                section: None,
+                text: t.to_string(),
+                lang: *l,
+            })
+            .collect();
+        // Orthogonal unit vectors make the expected nearest neighbour unambiguous.
+        let vectors: Vec<Vec<f32>> = (0..4)
+            .map(|i| (0..4).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+            .collect();
+        let manifest = Manifest {
+            collection: "default".into(),
+            model: "test".into(),
+            dim: 4,
+            chunking: ChunkParams::default(),
+            created_at: 0,
+            documents: vec![DocumentEntry {
+                name: "a.pdf".into(),
+                sha256: "ab".into(),
+                pages: 3,
+                chunks: 3,
+                skipped_pages: vec![SkippedPage {
+                    page: 3,
+                    reason: SkipReason::UnmappableFont {
+                        unmappable: 10,
+                        glyphs: 2,
+                    },
+                }],
+            }],
+        };
+        Index::build(manifest, chunks, vectors)
+    }
+
+    #[test]
+    fn dense_search_finds_the_nearest_and_dedupes_pages() {
+        let index = tiny_index();
+        let hits = index.search(&[0.9, 0.436, 0.0, 0.0], "", 3, Retrieval::Dense);
+        assert_eq!(hits[0].chunk, 0);
+        // Chunk 1 is on the same page as chunk 0: it is not listed again.
+        assert!(hits.iter().all(|h| h.chunk != 1));
+        assert!((hits[0].similarity - 0.9).abs() < 1e-5);
+    }
+
+    #[test]
+    fn hybrid_combines_both_rankings() {
+        let index = tiny_index();
+        let hits = index.search(&[0.0, 0.0, 0.0, 1.0], "VPN client", 2, Retrieval::Hybrid);
+        let found: Vec<usize> = hits.iter().map(|h| h.chunk).collect();
+        assert!(found.contains(&2) && found.contains(&3));
+        let lexical = index.search(&[0.0; 4], "VPN client", 2, Retrieval::Lexical);
+        assert_eq!(lexical[0].chunk, 2);
+        assert!(lexical[0].lexical > 0.0);
+    }
+
+    #[test]
+    fn version_depends_on_documents_only() {
+        let mut m = tiny_index().manifest;
+        let v1 = m.version();
+        m.created_at = 99;
+        assert_eq!(m.version(), v1);
+        m.documents.push(DocumentEntry {
+            name: "x.pdf".into(),
+            sha256: "00".into(),
+            pages: 1,
+            chunks: 1,
+            skipped_pages: vec![],
+        });
+        assert_ne!(m.version(), v1);
+    }
+}

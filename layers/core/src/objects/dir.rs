@@ -1,0 +1,150 @@
+//! The embedded default object store: a local directory.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use super::{ObjectError, ObjectStore, check_key};
+
+/// Objects as files under a root directory; writes go to a temporary file renamed into place.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, ObjectError> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+fn io_err(key: &str, e: std::io::Error) -> ObjectError {
+    match e.kind() {
+        ErrorKind::NotFound => ObjectError::NotFound(key.to_string()),
+        _ => ObjectError::Unavailable(format!("{key}: {e}")),
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for DirStore {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
+        tokio::fs::read(self.path(key)?)
+            .await
+            .map_err(|e| io_err(key, e))
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), ObjectError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io_err(key, e))?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        tokio::fs::write(&tmp, bytes)
+            .await
+            .map_err(|e| io_err(key, e))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| io_err(key, e))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
+        let root = self.root.clone();
+        let prefix = prefix.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err(&prefix, e)),
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                        continue;
+                    }
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
+                    let key = rel.to_string_lossy().replace('\\', "/");
+                    if key.starts_with(&prefix) && !key.contains(".tmp-") {
+                        out.push(key);
+                    }
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await
+        .map_err(|e| ObjectError::Unavailable(e.to_string()))?
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(key, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn put_get_list_delete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path());
+        store
+            .put("indexes/default/v1/index.rag", b"abc")
+            .await
+            .expect("put");
+        store
+            .put("indexes/default/CURRENT", b"v1")
+            .await
+            .expect("put");
+        store.put("docs/a.pdf", b"%PDF").await.expect("put");
+        assert_eq!(
+            store.get("indexes/default/CURRENT").await.expect("get"),
+            b"v1"
+        );
+        assert_eq!(
+            store.list("indexes/").await.expect("list"),
+            ["indexes/default/CURRENT", "indexes/default/v1/index.rag"]
+        );
+        store.delete("docs/a.pdf").await.expect("delete");
+        store
+            .delete("docs/a.pdf")
+            .await
+            .expect("delete twice is fine");
+        assert!(matches!(
+            store.get("docs/a.pdf").await,
+            Err(ObjectError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn keys_cannot_escape_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path());
+        for key in ["../etc/passwd", "/abs", "a//b", "a/./b", ""] {
+            assert!(
+                matches!(store.put(key, b"x").await, Err(ObjectError::InvalidKey(_))),
+                "{key}"
+            );
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! `rag bench`: ingest throughput, query latency, index load time and peak memory, measured in
+//! one run on this machine (a scratch data directory; the real one is not touched).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::bail;
+use rag_core::chunk::ChunkParams;
+use rag_core::collection;
+use rag_core::embed::Embedder;
+use rag_core::ingest;
+use rag_core::objects::DirStore;
+use rag_core::query::{self, QueryOptions};
+
+use crate::cmd::eval::load_questions;
+use crate::cmd::ingest::{pdf_files, read_documents};
+use crate::context::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// PDFs or folders to ingest.
+    #[arg(default_value = "data/pdf")]
+    paths: Vec<PathBuf>,
+    /// Questions (JSONL with `question`) to time.
+    #[arg(long, default_value = "tests/eval/qa.jsonl")]
+    questions: PathBuf,
+    /// Times each question is asked.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
+    values[rank.min(values.len() - 1)]
+}
+
+/// Peak resident memory of this process (Linux), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let files = pdf_files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no PDF to benchmark");
+    }
+    let documents = read_documents(&files, None)?;
+    let questions: Vec<String> = load_questions(&args.questions)?
+        .into_iter()
+        .map(|q| q.question)
+        .collect();
+
+    let t = Instant::now();
+    let embedder = ctx.embedder()?;
+    let model_load_ms = ms(t);
+
+    let scratch = tempfile::tempdir()?;
+    let store = DirStore::new(scratch.path());
+    let (index, report) = ingest::ingest(
+        None,
+        "bench",
+        &embedder,
+        documents,
+        ChunkParams::default(),
+        &mut |_| {},
+    )?;
+    collection::publish(&store, &index).await?;
+    let index_bytes = index.to_bytes()?.len();
+
+    let mut load = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let loaded = collection::load_current(&store, "bench").await?;
+        load.push(ms(t));
+        drop(loaded);
+    }
+
+    let options = QueryOptions::default();
+    let (mut embed, mut search, mut ask) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.rounds {
+        for q in &questions {
+            let t = Instant::now();
+            let v = embedder.embed_query(q)?;
+            embed.push(ms(t));
+            let t = Instant::now();
+            let hits = index.search(&v, q, options.top_k, options.retrieval);
+            search.push(ms(t));
+            std::hint::black_box(hits);
+        }
+    }
+    for q in &questions {
+        ask.push(query::ask(&index, &embedder, q, &options)?.latency_ms);
+    }
+    let mut both: Vec<f64> = embed.iter().zip(&search).map(|(a, b)| a + b).collect();
+
+    println!(
+        "rag bench — {} PDF(s), {} questions x {} rounds, model {}",
+        files.len(),
+        questions.len(),
+        args.rounds,
+        embedder.model_id()
+    );
+    println!("{:<34} {:>12}", "metric", "value");
+    let rows: Vec<(&str, String)> = vec![
+        ("pages", report.pages.to_string()),
+        ("chunks", report.chunks.to_string()),
+        (
+            "ingest seconds (parse+chunk)",
+            format!("{:.2}", report.parse_seconds),
+        ),
+        (
+            "ingest seconds (embed)",
+            format!("{:.2}", report.embed_seconds),
+        ),
+        ("ingest seconds (total)", format!("{:.2}", report.seconds)),
+        (
+            "ingest pages/s",
+            format!("{:.1}", report.pages as f64 / report.seconds),
+        ),
+        (
+            "ingest chunks/s",
+            format!("{:.1}", report.chunks as f64 / report.seconds),
+        ),
+        ("model load ms", format!("{model_load_ms:.0}")),
+        (
+            "index size KB",
+            format!("{:.0}", index_bytes as f64 / 1024.0),
+        ),
+        (
+            "index load ms p50",
+            format!("{:.1}", percentile(&mut load, 50.0)),
+        ),
+        (
+            "query embed ms p50",
+            format!("{:.1}", percentile(&mut embed, 50.0)),
+        ),
+        (
+            "query embed ms p99",
+            format!("{:.1}", percentile(&mut embed, 99.0)),
+        ),
+        (
+            "query search ms p50",
+            format!("{:.2}", percentile(&mut search, 50.0)),
+        ),
+        (
+            "query search ms p99",
+            format!("{:.2}", percentile(&mut search, 99.0)),
+        ),
+        (
+            "query embed+search ms p50",
+            format!("{:.1}", percentile(&mut both, 50.0)),
+        ),
+        (
+            "query embed+search ms p99",
+            format!("{:.1}", percentile(&mut both, 99.0)),
+        ),
+        (
+            "ask (with answer) ms p50",
+            format!("{:.1}", percentile(&mut ask, 50.0)),
+        ),
+        (
+            "ask (with answer) ms p99",
+            format!("{:.1}", percentile(&mut ask, 99.0)),
+        ),
+        ("peak RSS MB", format!("{:.0}", peak_rss_mb())),
+    ];
+    for (name, value) in rows {
+        println!("{name:<34} {value:>12}");
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `rag ingest`: PDFs → a new published index version of the collection.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rag_core::chunk::ChunkParams;
+use rag_core::collection::{self, DEFAULT_COLLECTION};
+use rag_core::ingest::{self, Document, Outcome, Progress};
+
+use crate::context::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = DEFAULT_COLLECTION)]
+    collection: String,
+    /// Password for encrypted PDFs whose user password is not empty.
+    #[arg(long, env = "RAG_PDF_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// PDF files, or folders whose *.pdf files are ingested.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Expands folders into their PDF files, sorted; files are kept as given.
+pub fn pdf_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading folder {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("pdf")))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            bail!("no such file or folder: {}", p.display());
+        }
+    }
+    Ok(out)
+}
+
+pub fn read_documents(files: &[PathBuf], password: Option<&str>) -> anyhow::Result<Vec<Document>> {
+    files
+        .iter()
+        .map(|f| {
+            Ok(Document {
+                name: file_name(f),
+                bytes: std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+                password: password.map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let files = pdf_files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no PDF found in the given paths");
+    }
+    let documents = read_documents(&files, args.password.as_deref())?;
+    let embedder = ctx.embedder()?;
+    let previous = collection::load_current(&ctx.store, &args.collection)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("warning: the current index cannot be read ({e}); building a new one");
+            None
+        });
+
+    let bar = ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:40!} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut on_progress = |p: Progress| match p {
+        Progress::Parsed { document, .. } => {
+            bar.set_message(format!("parsed {document}"));
+            bar.inc(1);
+        }
+        Progress::Embedding { done, total } => {
+            if done == 0 || bar.length() != Some(total as u64) {
+                bar.set_length(total as u64);
+                bar.set_position(0);
+                bar.set_message("embedding passages");
+            }
+            bar.set_position(done as u64);
+        }
+    };
+    let (index, report) = ingest::ingest(
+        previous.as_ref(),
+        &args.collection,
+        &embedder,
+        documents,
+        ChunkParams::default(),
+        &mut on_progress,
+    )?;
+    bar.finish_and_clear();
+    let version = collection::publish(&ctx.store, &index).await?;
+
+    let mut indexed = 0;
+    for d in &report.documents {
+        match &d.outcome {
+            Outcome::Indexed { skipped_pages, .. } => {
+                indexed += 1;
+                for s in skipped_pages {
+                    println!("  {} p. {}: skipped ({})", d.name, s.page, s.reason);
+                }
+            }
+            Outcome::Unchanged => println!("  {}: unchanged", d.name),
+            Outcome::Failed { reason } => println!("  {}: NOT INGESTED: {reason}", d.name),
+        }
+    }
+    println!(
+        "documents {indexed}, pages {}, chunks {}, seconds {:.1} (parse {:.1}, embed {:.1}; {} passages embedded)",
+        report.pages,
+        report.chunks,
+        report.seconds,
+        report.parse_seconds,
+        report.embed_seconds,
+        report.embedded
+    );
+    println!(
+        "collection {} version {version}: {} documents, {} chunks",
+        args.collection,
+        index.manifest.documents.len(),
+        index.chunks.len()
+    );
+    if indexed == 0
+        && report
+            .documents
+            .iter()
+            .all(|d| matches!(d.outcome, Outcome::Failed { .. }))
+    {
+        bail!("no document could be ingested");
+    }
+    Ok(())
+}

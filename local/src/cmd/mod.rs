@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod ask;
+pub mod bench;
+pub mod eval;
+pub mod ingest;
+pub mod search;
