@@ -108,7 +108,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         &mut on_progress,
     )?;
     bar.finish_and_clear();
-    let version = collection::publish(&ctx.store, &index).await?;
 
     let mut indexed = 0;
     for d in &report.documents {
@@ -132,19 +131,24 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         report.embed_seconds,
         report.embedded
     );
+    if report
+        .documents
+        .iter()
+        .all(|d| matches!(d.outcome, Outcome::Failed { .. }))
+    {
+        bail!("no document could be ingested; the collection is unchanged");
+    }
+    // Only a run that indexed something publishes; otherwise CURRENT already names this content.
+    let version = if indexed > 0 {
+        collection::publish(&ctx.store, &index).await?
+    } else {
+        index.version()
+    };
     println!(
         "collection {} version {version}: {} documents, {} chunks",
         args.collection,
         index.manifest.documents.len(),
         index.chunks.len()
     );
-    if indexed == 0
-        && report
-            .documents
-            .iter()
-            .all(|d| matches!(d.outcome, Outcome::Failed { .. }))
-    {
-        bail!("no document could be ingested");
-    }
     Ok(())
 }
