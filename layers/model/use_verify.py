@@ -124,6 +124,19 @@ def main(argv):
     print("cut model inputs:", [(i.name, i.type, i.shape) for i in cut.get_inputs()],
           "outputs:", [(o.name, o.type, o.shape) for o in cut.get_outputs()])
 
+    def run_cut(texts, sess=cut):
+        enc = [e.ids for e in tok.encode_batch(texts, add_special_tokens=True)]
+        n = max(map(len, enc))
+        ids = np.zeros((len(enc), n), np.int64)
+        mask = np.zeros((len(enc), n), np.int64)
+        for i, e in enumerate(enc):
+            ids[i, :len(e)] = e
+            mask[i, :len(e)] = 1
+        return sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def run_full(texts):
+        return full.run(None, {"inputs": np.array(texts, dtype=object)})[0]
+
     # 1. token ids ---------------------------------------------------------------------------
     def op_ids(texts):
         t, s = op_sess.run(None, {"inputs": np.array(texts, dtype=object)})
@@ -145,22 +158,17 @@ def main(argv):
         ntok = sum(map(len, want))
         print(f"1. token ids, {name}: {len(texts) - len(bad)}/{len(texts)} identical ({ntok} tokens)")
         for t, w, g in bad[:5]:
-            print("   MISMATCH", repr(t[:200]), "\n     op ", w[:40], "\n     hf ", g[:40])
+            i = next((i for i, (x, y) in enumerate(zip(w, g)) if x != y), min(len(w), len(g)))
+            print(f"   MISMATCH at token {i} of {t[:60]!r}...\n     op  ...{w[max(0, i - 3):i + 5]}"
+                  f"\n     hf  ...{g[max(0, i - 3):i + 5]} {tok.encode(t).tokens[max(0, i - 3):i + 5]}")
+        if bad:
+            cos = []
+            for t, _, _ in bad:
+                x, y = run_full([t])[0], run_cut([t])[0]
+                cos.append(float(x @ y / np.linalg.norm(x) / np.linalg.norm(y)))
+            print(f"   embedding cosine cut vs original on these lines: {', '.join('%.5f' % c for c in cos)}")
 
     # 2. embeddings --------------------------------------------------------------------------
-    def run_cut(texts, sess=cut):
-        enc = [e.ids for e in tok.encode_batch(texts, add_special_tokens=True)]
-        n = max(map(len, enc))
-        ids = np.zeros((len(enc), n), np.int64)
-        mask = np.zeros((len(enc), n), np.int64)
-        for i, e in enumerate(enc):
-            ids[i, :len(e)] = e
-            mask[i, :len(e)] = 1
-        return sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-
-    def run_full(texts):
-        return full.run(None, {"inputs": np.array(texts, dtype=object)})[0]
-
     one_full = np.concatenate([run_full([t]) for t in SENTENCES])
     one_cut = np.concatenate([run_cut([t]) for t in SENTENCES])
     b_full, b_cut = run_full(SENTENCES), run_cut(SENTENCES)
@@ -225,6 +233,7 @@ def main(argv):
         return np.median(ts), min(ts)
 
     q = "imprimante bloquée"
+    del op_sess
     for name, fb, fq in [("cut model (plain ORT)", lambda: run_cut(chunks), lambda: run_cut([q])),
                          ("original (+extensions)", lambda: run_full(chunks), lambda: run_full([q]))]:
         tb, tbmin = bench(fb, 20)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use rag_core::collection;
-use rag_core::embed::{OnnxEmbedder, Precision};
+use rag_core::embed::{Embedder, Models, OnnxEmbedder, Precision};
 use rag_core::index::Index;
 use rag_core::objects::DirStore;
 
@@ -14,14 +14,16 @@ pub struct ModelOptions {
     /// Folder written by layers/model/build.sh.
     #[arg(long, global = true, env = "RAG_MODEL_DIR", default_value = "models")]
     pub model_dir: PathBuf,
-    /// Embedding model (a folder of the model directory).
+    /// Embedding models (folders of the model directory), comma-separated, primary first:
+    /// each ranks passages and the rankings are fused.
     #[arg(
         long,
         global = true,
         env = "RAG_MODEL",
-        default_value = "multilingual-e5-small"
+        default_value = "multilingual-e5-small,use-m3",
+        value_delimiter = ','
     )]
-    pub model: String,
+    pub model: Vec<String>,
     /// Weights to load: int8 (quantised at setup, faster) or fp32.
     #[arg(long, global = true, env = "RAG_MODEL_PRECISION", default_value = "int8", value_parser = ["int8", "fp32"])]
     pub precision: String,
@@ -46,7 +48,7 @@ impl Context {
         }
     }
 
-    pub fn embedder(&self) -> anyhow::Result<OnnxEmbedder> {
+    pub fn models(&self) -> anyhow::Result<Models> {
         let precision = match self.model.precision.as_str() {
             "fp32" => Precision::Fp32,
             _ => Precision::Int8,
@@ -55,12 +57,16 @@ impl Context {
             .model
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        Ok(OnnxEmbedder::load(
-            &self.model.model_dir,
-            &self.model.model,
-            precision,
-            threads,
-        )?)
+        let list = self
+            .model
+            .model
+            .iter()
+            .map(|name| {
+                OnnxEmbedder::load(&self.model.model_dir, name, precision, threads)
+                    .map(|m| Box::new(m) as Box<dyn Embedder>)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Models::new(list).ok_or_else(|| anyhow::anyhow!("no embedding model selected (--model)"))
     }
 
     /// The current index of a collection; an error that says what to do when there is none.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::chunk::{Chunk, ChunkParams, chunk_document};
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Models};
 use crate::index::{DocumentEntry, Index, Manifest, SkippedPage};
 use crate::pdf;
 
@@ -82,25 +82,27 @@ fn sha256_hex(bytes: &[u8]) -> String {
 pub fn ingest(
     previous: Option<&Index>,
     collection: &str,
-    embedder: &dyn Embedder,
+    models: &Models,
     documents: Vec<Document>,
     params: ChunkParams,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Index, Report), EmbedError> {
     let started = Instant::now();
-    // An index built by another model or chunking cannot be extended: start over.
-    let previous = previous
-        .filter(|p| p.manifest.model == embedder.model_id() && p.manifest.chunking == params);
+    // An index built by other models or chunking cannot be extended: start over.
+    let previous =
+        previous.filter(|p| p.manifest.models == models.ids() && p.manifest.chunking == params);
     let mut entries: Vec<DocumentEntry> =
         previous.map_or_else(Vec::new, |p| p.manifest.documents.clone());
-    let mut kept: Vec<(Chunk, Option<Vec<f32>>)> = previous.map_or_else(Vec::new, |p| {
+    // Each chunk with its vectors (one per model), when already known.
+    let mut kept: Vec<(Chunk, Option<Vec<Vec<f32>>>)> = previous.map_or_else(Vec::new, |p| {
         p.chunks
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.clone(), Some(p.vector(i).to_vec())))
+            .map(|(i, c)| (c.clone(), Some(p.vectors_of(i))))
             .collect()
     });
-    let cache: HashMap<String, Vec<f32>> = previous.map(Index::vector_cache).unwrap_or_default();
+    let cache: HashMap<String, Vec<Vec<f32>>> =
+        previous.map(Index::vector_cache).unwrap_or_default();
 
     let mut reports = Vec::new();
     let (mut pages, mut new_chunks) = (0u32, 0u32);
@@ -129,7 +131,7 @@ pub fn ingest(
                 continue;
             }
         };
-        let count = |s: &str| embedder.count_tokens(s);
+        let count = |s: &str| models.primary().count_tokens(s);
         let chunks = chunk_document(&doc.name, &extracted.pages, params, &count);
         let skipped_pages: Vec<SkippedPage> = extracted
             .pages
@@ -180,8 +182,12 @@ pub fn ingest(
             .iter()
             .map(String::as_str)
             .collect();
-        for (&i, v) in ids.iter().zip(embedder.embed_passages(&batch)?) {
-            kept[i].1 = Some(v);
+        let per_model = models
+            .iter()
+            .map(|m| m.embed_passages(&batch))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (j, &i) in ids.iter().enumerate() {
+            kept[i].1 = Some(per_model.iter().map(|vs| vs[j].clone()).collect());
         }
         progress(Progress::Embedding {
             done: step * EMBED_STEP + ids.len(),
@@ -191,14 +197,17 @@ pub fn ingest(
     let embed_seconds = embed_started.elapsed().as_secs_f64();
 
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let (chunks, vectors): (Vec<Chunk>, Vec<Vec<f32>>) = kept
-        .into_iter()
-        .map(|(c, v)| (c, v.unwrap_or_default()))
-        .unzip();
+    let mut vectors: Vec<Vec<Vec<f32>>> = vec![Vec::with_capacity(kept.len()); models.len()];
+    let mut chunks = Vec::with_capacity(kept.len());
+    for (chunk, per_model) in kept {
+        for (m, v) in per_model.unwrap_or_default().into_iter().enumerate() {
+            vectors[m].push(v);
+        }
+        chunks.push(chunk);
+    }
     let manifest = Manifest {
         collection: collection.to_string(),
-        model: embedder.model_id().to_string(),
-        dim: embedder.dim() as u32,
+        models: models.ids(),
         chunking: params,
         created_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::answer::{self, DEFAULT_MIN_SIMILARITY, excerpt};
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Models};
 use crate::index::{Hit, Index, Retrieval};
 use crate::text::{Lang, detect_lang};
 
@@ -26,9 +26,12 @@ pub enum QueryError {
     #[error("top_k must be between 1 and {max}")]
     InvalidTopK { max: usize },
     #[error(
-        "the index was built with model {index}, not {embedder}: ingest again or select that model"
+        "the index was built with models {index:?}, not {loaded:?}: ingest again or select those models"
     )]
-    ModelMismatch { index: String, embedder: String },
+    ModelMismatch {
+        index: Vec<String>,
+        loaded: Vec<String>,
+    },
     #[error(transparent)]
     Embed(#[from] EmbedError),
 }
@@ -106,30 +109,41 @@ pub fn validate(question: &str, top_k: usize) -> Result<&str, QueryError> {
 }
 
 /// Retrieval only: the best pages for a question.
+/// The question embedded by each model of the index, with the hits.
+pub struct Retrieved {
+    pub hits: Vec<Hit>,
+    pub queries: Vec<Vec<f32>>,
+    pub timings: Timings,
+}
+
 pub fn search(
     index: &Index,
-    embedder: &dyn Embedder,
+    models: &Models,
     question: &str,
     options: &QueryOptions,
-) -> Result<(Vec<Hit>, Vec<f32>, Timings), QueryError> {
+) -> Result<Retrieved, QueryError> {
     let q = validate(question, options.top_k)?;
-    if index.manifest.model != embedder.model_id() {
+    if index.manifest.models != models.ids() {
         return Err(QueryError::ModelMismatch {
-            index: index.manifest.model.clone(),
-            embedder: embedder.model_id().to_string(),
+            index: index.manifest.models.clone(),
+            loaded: models.ids(),
         });
     }
     let t = Instant::now();
-    let query = embedder.embed_query(q)?;
+    let queries = models.embed_query(q)?;
     let embed_ms = ms(t);
     let t = Instant::now();
-    let hits = index.search(&query, q, options.top_k, options.retrieval);
+    let hits = index.search(&queries, q, options.top_k, options.retrieval);
     let timings = Timings {
         embed_ms,
         search_ms: ms(t),
         answer_ms: 0.0,
     };
-    Ok((hits, query, timings))
+    Ok(Retrieved {
+        hits,
+        queries,
+        timings,
+    })
 }
 
 /// The sources list for hits.
@@ -150,20 +164,24 @@ pub fn sources(index: &Index, hits: &[Hit]) -> Vec<Source> {
 /// Answers a question from the index.
 pub fn ask(
     index: &Index,
-    embedder: &dyn Embedder,
+    models: &Models,
     question: &str,
     options: &QueryOptions,
 ) -> Result<Answer, QueryError> {
     let started = Instant::now();
-    let (hits, query, mut timings) = search(index, embedder, question, options)?;
+    let Retrieved {
+        hits,
+        queries,
+        mut timings,
+    } = search(index, models, question, options)?;
     let t = Instant::now();
     let q = question.trim();
     let extracted = answer::answer(
         q,
-        &query,
+        &queries[0],
         &hits,
         &index.chunks,
-        embedder,
+        models.primary(),
         options.min_similarity,
     )?;
     timings.answer_ms = ms(t);

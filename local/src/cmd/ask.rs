@@ -20,12 +20,12 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let index = ctx.index(&args.collection).await?;
-    let embedder = ctx.embedder()?;
+    let models = ctx.models()?;
     let options = QueryOptions {
         top_k: args.k,
         ..QueryOptions::default()
     };
-    let answer = query::ask(&index, &embedder, &args.question, &options)?;
+    let answer = query::ask(&index, &models, &args.question, &options)?;
     if args.json {
         println!("{}", serde_json::to_string(&answer)?);
         return Ok(());

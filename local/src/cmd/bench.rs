@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::bail;
 use rag_core::chunk::ChunkParams;
 use rag_core::collection;
-use rag_core::embed::Embedder;
 use rag_core::ingest;
 use rag_core::objects::DirStore;
 use rag_core::query::{self, QueryOptions};
@@ -67,7 +66,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         .collect();
 
     let t = Instant::now();
-    let embedder = ctx.embedder()?;
+    let models = ctx.models()?;
     let model_load_ms = ms(t);
 
     let scratch = tempfile::tempdir()?;
@@ -75,7 +74,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let (index, report) = ingest::ingest(
         None,
         "bench",
-        &embedder,
+        &models,
         documents,
         ChunkParams::default(),
         &mut |_| {},
@@ -96,7 +95,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     for _ in 0..args.rounds {
         for q in &questions {
             let t = Instant::now();
-            let v = embedder.embed_query(q)?;
+            let v = models.embed_query(q)?;
             embed.push(ms(t));
             let t = Instant::now();
             let hits = index.search(&v, q, options.top_k, options.retrieval);
@@ -105,16 +104,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         }
     }
     for q in &questions {
-        ask.push(query::ask(&index, &embedder, q, &options)?.latency_ms);
+        ask.push(query::ask(&index, &models, q, &options)?.latency_ms);
     }
     let mut both: Vec<f64> = embed.iter().zip(&search).map(|(a, b)| a + b).collect();
 
     println!(
-        "rag bench — {} PDF(s), {} questions x {} rounds, model {}",
+        "rag bench — {} PDF(s), {} questions x {} rounds, models {}",
         files.len(),
         questions.len(),
         args.rounds,
-        embedder.model_id()
+        models.ids().join(" + ")
     );
     println!("{:<34} {:>12}", "metric", "value");
     let rows: Vec<(&str, String)> = vec![

@@ -85,7 +85,7 @@ fn calibrate(in_scope: &[f32], out_of_scope: &[f32]) -> (f32, f64) {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let questions = load_questions(&args.qa)?;
     let index = ctx.index(&args.collection).await?;
-    let embedder = ctx.embedder()?;
+    let models = ctx.models()?;
     let mut reports = Vec::new();
     for mode in &args.retrieval {
         let options = QueryOptions {
@@ -97,7 +97,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         let mut by_cat = Vec::new();
         let (mut in_best, mut out_best) = (Vec::new(), Vec::new());
         for q in &questions {
-            let (hits, _, _) = query::search(&index, &embedder, &q.question, &options)?;
+            let hits = query::search(&index, &models, &q.question, &options)?.hits;
             let best = answer::evidence(&hits, &index.chunks, detect_lang(&q.question));
             if !q.in_scope {
                 out_best.push(best);
@@ -127,11 +127,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{} questions from {}, k = {}, model {}",
+        "{} questions from {}, k = {}, models {}",
         questions.len(),
         args.qa.display(),
         args.k,
-        index.manifest.model
+        index.manifest.models.join(" + ")
     );
     for r in &reports {
         println!("\nretrieval: {}", r.retrieval);

@@ -18,6 +18,12 @@ pub struct Args {
     /// Password for encrypted PDFs whose user password is not empty.
     #[arg(long, env = "RAG_PDF_PASSWORD", hide_env_values = true)]
     password: Option<String>,
+    /// Chunk size, in model tokens.
+    #[arg(long, default_value_t = ChunkParams::default().max_tokens)]
+    chunk_tokens: usize,
+    /// Tokens shared by consecutive chunks of a page.
+    #[arg(long, default_value_t = ChunkParams::default().overlap_tokens)]
+    overlap_tokens: usize,
     /// PDF files, or folders whose *.pdf files are ingested.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -69,8 +75,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     if files.is_empty() {
         bail!("no PDF found in the given paths");
     }
+    if args.chunk_tokens < 32 || args.overlap_tokens * 2 > args.chunk_tokens {
+        bail!("--chunk-tokens must be at least 32 and at least twice --overlap-tokens");
+    }
     let documents = read_documents(&files, args.password.as_deref())?;
-    let embedder = ctx.embedder()?;
+    let models = ctx.models()?;
     let previous = collection::load_current(&ctx.store, &args.collection)
         .await
         .unwrap_or_else(|e| {
@@ -102,9 +111,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let (index, report) = ingest::ingest(
         previous.as_ref(),
         &args.collection,
-        &embedder,
+        &models,
         documents,
-        ChunkParams::default(),
+        ChunkParams {
+            max_tokens: args.chunk_tokens,
+            overlap_tokens: args.overlap_tokens,
+            ..ChunkParams::default()
+        },
         &mut on_progress,
     )?;
     bar.finish_and_clear();

@@ -56,7 +56,7 @@ struct Out<'a> {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let index = ctx.index(&args.collection).await?;
-    let embedder = ctx.embedder()?;
+    let models = ctx.models()?;
     let options = QueryOptions {
         top_k: args.k,
         retrieval: args.retrieval.into(),
@@ -78,8 +78,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 n + 1
             )
         })?;
-        let sources = match query::search(&index, &embedder, &q.question, &options) {
-            Ok((hits, _, _)) => query::sources(&index, &hits),
+        let sources = match query::search(&index, &models, &q.question, &options) {
+            Ok(r) => query::sources(&index, &r.hits),
             Err(
                 e @ (query::QueryError::EmptyQuestion | query::QueryError::QuestionTooLong { .. }),
             ) => {

@@ -38,3 +38,43 @@ pub trait Embedder: Send + Sync {
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// The embedding models of a collection, primary first. The primary model counts tokens for
+/// chunking, gives the similarities that decide "not in the documentation" and picks answer
+/// sentences; every model ranks passages, and the rankings are fused.
+pub struct Models {
+    list: Vec<Box<dyn Embedder>>,
+}
+
+impl Models {
+    /// `None` when the list is empty.
+    pub fn new(list: Vec<Box<dyn Embedder>>) -> Option<Models> {
+        (!list.is_empty()).then_some(Models { list })
+    }
+
+    pub fn primary(&self) -> &dyn Embedder {
+        self.list[0].as_ref()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Embedder> {
+        self.list.iter().map(AsRef::as_ref)
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Model ids, as recorded in index manifests.
+    pub fn ids(&self) -> Vec<String> {
+        self.iter().map(|m| m.model_id().to_string()).collect()
+    }
+
+    /// The question embedded by every model, in order.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.iter().map(|m| m.embed_query(text)).collect()
+    }
+}

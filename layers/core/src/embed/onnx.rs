@@ -23,10 +23,18 @@ struct EmbedConfig {
     id: Option<String>,
     dim: usize,
     max_seq_len: usize,
+    /// "mean": the model outputs token states [batch, seq, dim] to average over the mask;
+    /// "none": it outputs sentence vectors [batch, dim].
+    #[serde(default = "mean")]
+    pooling: String,
     #[serde(default)]
     query_prefix: String,
     #[serde(default)]
     passage_prefix: String,
+}
+
+fn mean() -> String {
+    "mean".into()
 }
 
 /// Which weights of a model directory to load.
@@ -73,6 +81,11 @@ fn environment(lib: &Path) -> Result<ort::environment::Environment, EmbedError> 
     .map_err(EmbedError::Runtime)
 }
 
+fn normalized(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter().map(|x| x / norm).collect()
+}
+
 impl OnnxEmbedder {
     /// Loads `<models>/<model>` with the runtime from `<models>/lib`.
     pub fn load(
@@ -83,6 +96,12 @@ impl OnnxEmbedder {
     ) -> Result<Self, EmbedError> {
         let dir = models.join(model);
         let lib = models.join("lib").join("libonnxruntime.so");
+        // Models shipped quantised have a single `model.onnx`: that is their int8 form.
+        let precision = if precision == Precision::Int8 && !dir.join(precision.file()).exists() {
+            Precision::Fp32
+        } else {
+            precision
+        };
         let weights = dir.join(precision.file());
         for (path, what) in [
             (&lib, "ONNX Runtime library"),
@@ -196,10 +215,19 @@ impl OnnxEmbedder {
         let outputs = session.run(inputs).map_err(ort_err)?;
         let (out_shape, hidden) = outputs[0].try_extract_tensor::<f32>().map_err(ort_err)?;
         let dim = *out_shape.last().unwrap_or(&0) as usize;
-        if dim != self.config.dim || hidden.len() != rows * cols * dim {
+        let pooled = self.config.pooling == "none";
+        let expected = if pooled {
+            rows * dim
+        } else {
+            rows * cols * dim
+        };
+        if dim != self.config.dim || hidden.len() != expected {
             return Err(EmbedError::Runtime(format!(
                 "unexpected output shape {out_shape:?} for a {rows}x{cols} batch"
             )));
+        }
+        if pooled {
+            return Ok(hidden.chunks(dim).map(normalized).collect());
         }
         let mut result = Vec::with_capacity(rows);
         for r in 0..rows {
@@ -214,9 +242,7 @@ impl OnnxEmbedder {
                     *acc += x;
                 }
             }
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-            v.iter_mut().for_each(|x| *x /= norm);
-            result.push(v);
+            result.push(normalized(&v));
         }
         Ok(result)
     }

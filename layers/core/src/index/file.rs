@@ -36,7 +36,7 @@ pub enum IndexError {
 struct PayloadRef<'a> {
     manifest: String,
     chunks: &'a [Chunk],
-    dense: &'a DenseIndex,
+    dense: &'a [DenseIndex],
     lexical: &'a Bm25,
 }
 
@@ -44,7 +44,7 @@ struct PayloadRef<'a> {
 struct Payload {
     manifest: String,
     chunks: Vec<Chunk>,
-    dense: DenseIndex,
+    dense: Vec<DenseIndex>,
     lexical: Bm25,
 }
 
@@ -106,10 +106,11 @@ impl Index {
             .map_err(|e| IndexError::Corrupt(format!("manifest: {e}")))?;
         let vectors = p
             .dense
-            .vectors(p.chunks.len())
+            .iter()
+            .map(|d| d.vectors(p.chunks.len()))
+            .collect::<Option<Vec<_>>>()
             .ok_or_else(|| IndexError::Corrupt("vectors do not match the chunks".into()))?;
-        let dim = manifest.dim as usize;
-        if vectors.iter().any(|v| v.len() != dim) || p.lexical.len() != p.chunks.len() {
+        if vectors.len() != manifest.models.len() || p.lexical.len() != p.chunks.len() {
             return Err(IndexError::Corrupt(
                 "chunks, vectors and lexical index disagree".into(),
             ));
@@ -136,7 +137,7 @@ mod tests {
         let back = Index::from_bytes(&bytes).expect("read back");
         assert_eq!(back.chunks, index.chunks);
         assert_eq!(back.manifest, index.manifest);
-        let q = [0.1, 0.2, 0.9, 0.1];
+        let q = [vec![0.1, 0.2, 0.9, 0.1]];
         assert_eq!(
             back.search(&q, "vpn", 3, super::super::Retrieval::Hybrid),
             index.search(&q, "vpn", 3, super::super::Retrieval::Hybrid)

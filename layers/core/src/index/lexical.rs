@@ -1,11 +1,12 @@
 //! BM25 over stemmed, accent-folded words, for French and English text.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
-use crate::text::{Lang, fold, words};
+use crate::text::{Lang, detect_lang, fold, words};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -41,6 +42,78 @@ pub fn terms(text: &str, lang: Lang) -> Vec<String> {
         .filter(|w| !is_stop(w) && (w.len() > 1 || w.chars().all(|c| c.is_ascii_digit())))
         .map(|w| stemmer.stem(w).into_owned())
         .collect()
+}
+
+/// French ↔ English IT vocabulary (glossary.tsv), so that a question also matches passages
+/// written in the other language.
+struct Glossary {
+    /// Folded source phrase (as words) → target phrases, per source language.
+    fr_en: HashMap<Vec<String>, Vec<String>>,
+    en_fr: HashMap<Vec<String>, Vec<String>>,
+    longest: usize,
+}
+
+static GLOSSARY: LazyLock<Glossary> =
+    LazyLock::new(|| Glossary::parse(include_str!("glossary.tsv")));
+
+impl Glossary {
+    fn parse(tsv: &str) -> Glossary {
+        let mut g = Glossary {
+            fr_en: HashMap::new(),
+            en_fr: HashMap::new(),
+            longest: 1,
+        };
+        let key = |s: &str| -> Vec<String> { words(&fold(s)).map(str::to_string).collect() };
+        for line in tsv.lines() {
+            let Some((fr, en)) = line.split_once('\t') else {
+                continue;
+            };
+            if line.starts_with('#') {
+                continue;
+            }
+            let (kf, ke) = (key(fr), key(en));
+            if kf.is_empty() || ke.is_empty() {
+                continue;
+            }
+            g.longest = g.longest.max(kf.len()).max(ke.len());
+            g.fr_en.entry(kf).or_default().push(en.trim().to_string());
+            g.en_fr.entry(ke).or_default().push(fr.trim().to_string());
+        }
+        g
+    }
+
+    /// The glossary translations of the phrases found in `text` (longest match first).
+    fn translate(&self, text: &str, from: Lang) -> String {
+        let map = match from {
+            Lang::Fr => &self.fr_en,
+            Lang::En => &self.en_fr,
+        };
+        let folded = fold(text);
+        let ws: Vec<String> = words(&folded).map(str::to_string).collect();
+        let mut out: Vec<&str> = Vec::new();
+        let mut i = 0;
+        while i < ws.len() {
+            let found = (1..=self.longest.min(ws.len() - i))
+                .rev()
+                .find_map(|n| map.get(&ws[i..i + n]).map(|t| (n, t)));
+            match found {
+                Some((n, targets)) => {
+                    out.extend(targets.iter().map(String::as_str));
+                    i += n;
+                }
+                None => i += 1,
+            }
+        }
+        out.join(" ")
+    }
+}
+
+/// A question's words translated through the IT glossary into the other language.
+pub fn translate(question: &str) -> (String, Lang) {
+    match detect_lang(question) {
+        Lang::Fr => (GLOSSARY.translate(question, Lang::Fr), Lang::En),
+        Lang::En => (GLOSSARY.translate(question, Lang::En), Lang::Fr),
+    }
 }
 
 /// Inverted index with BM25 scoring.
@@ -83,18 +156,36 @@ impl Bm25 {
         self.lengths.is_empty()
     }
 
-    /// BM25 score of every chunk for a question. The question is stemmed as French and as
-    /// English (its language is a guess and documents may be in the other one); each question
-    /// word counts once, with its best-scoring stem.
+    /// BM25 score of every chunk for a question: its own words, plus their glossary translation
+    /// into the other language so that passages in either language can match.
     pub fn scores(&self, question: &str) -> Vec<f32> {
+        let mut scores = self.scores_of(question);
+        let (translated, lang) = translate(question);
+        if !translated.is_empty() {
+            let stemmed = terms(&translated, lang);
+            for (acc, s) in scores
+                .iter_mut()
+                .zip(self.scores_of_terms(&stemmed, &stemmed))
+            {
+                *acc += s;
+            }
+        }
+        scores
+    }
+
+    /// The question stemmed as French and as English (its language is a guess and documents
+    /// may be in the other one); each word counts once, with its best-scoring stem.
+    fn scores_of(&self, question: &str) -> Vec<f32> {
+        self.scores_of_terms(&terms(question, Lang::En), &terms(question, Lang::Fr))
+    }
+
+    fn scores_of_terms(&self, en: &[String], fr: &[String]) -> Vec<f32> {
         let n = self.lengths.len();
         let mut scores = vec![0f32; n];
         if n == 0 {
             return scores;
         }
         let avg = self.lengths.iter().map(|&l| l as f32).sum::<f32>() / n as f32;
-        let en = terms(question, Lang::En);
-        let fr = terms(question, Lang::Fr);
         let mut seen = std::collections::HashSet::new();
         for (e, f) in en.iter().zip(fr.iter()) {
             if !seen.insert((e.clone(), f.clone())) {
@@ -138,6 +229,38 @@ mod tests {
             terms("Resetting the passwords", Lang::En),
             ["reset", "password"]
         );
+    }
+
+    #[test]
+    fn glossary_translates_phrases_longest_first() {
+        let g = Glossary::parse(
+            "# comment\nmot de passe\tpassword\ngestionnaire de mots de passe\tpassword manager\nmots\twords\nchiffré\tencrypted\n",
+        );
+        assert_eq!(
+            g.translate(
+                "Mon gestionnaire de mots de passe est-il chiffré ?",
+                Lang::Fr
+            ),
+            "password manager encrypted"
+        );
+        assert_eq!(
+            g.translate("Is the password encrypted?", Lang::En),
+            "mot de passe chiffré"
+        );
+    }
+
+    #[test]
+    fn questions_match_passages_in_the_other_language() {
+        let docs = [
+            (
+                "Users should be able to paste into the password field of a password manager.",
+                Lang::En,
+            ),
+            ("Les imprimantes sont au deuxième étage.", Lang::Fr),
+        ];
+        let index = Bm25::build(docs);
+        let s = index.scores("Peut-on coller dans le champ du mot de passe ?");
+        assert!(s[0] > 0.0, "{s:?}");
     }
 
     #[test]

@@ -41,9 +41,8 @@ pub struct DocumentEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub collection: String,
-    /// Embedding model id: queries must be embedded by the same model.
-    pub model: String,
-    pub dim: u32,
+    /// Embedding model ids, primary first: queries must be embedded by the same models.
+    pub models: Vec<String>,
     pub chunking: ChunkParams,
     /// Seconds since the Unix epoch.
     pub created_at: u64,
@@ -63,7 +62,10 @@ impl Manifest {
         docs.sort();
         let mut h = Sha256::new();
         h.update(FORMAT_VERSION.to_le_bytes());
-        h.update(self.model.as_bytes());
+        for m in &self.models {
+            h.update(m.as_bytes());
+            h.update([0]);
+        }
         h.update(serde_json::to_vec(&self.chunking).unwrap_or_default());
         for (name, sha) in docs {
             h.update(name.as_bytes());
@@ -110,9 +112,10 @@ const RRF_K: f32 = 60.0;
 pub struct Index {
     pub manifest: Manifest,
     pub chunks: Vec<Chunk>,
-    dense: DenseIndex,
-    /// Vectors by chunk (a copy of the graphs' points in chunk order).
-    vectors: Vec<Vec<f32>>,
+    /// One dense index per embedding model, in manifest order.
+    dense: Vec<DenseIndex>,
+    /// Vectors by model, then by chunk (a copy of the graphs' points in chunk order).
+    vectors: Vec<Vec<Vec<f32>>>,
     lexical: Bm25,
 }
 
@@ -126,8 +129,9 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    /// Builds an index from chunks and their vectors (same order).
-    pub fn build(manifest: Manifest, chunks: Vec<Chunk>, vectors: Vec<Vec<f32>>) -> Self {
+    /// Builds an index from chunks and their vectors: `vectors[m][i]` is chunk `i` embedded by
+    /// the manifest's model `m`.
+    pub fn build(manifest: Manifest, chunks: Vec<Chunk>, vectors: Vec<Vec<Vec<f32>>>) -> Self {
         let texts: Vec<String> = chunks.iter().map(Chunk::indexed_text).collect();
         let lexical = Bm25::build(
             texts
@@ -136,7 +140,10 @@ impl Index {
                 .zip(chunks.iter().map(|c| c.lang)),
         );
         let langs: Vec<_> = chunks.iter().map(|c| c.lang).collect();
-        let dense = DenseIndex::build(&langs, &vectors, 2 * CANDIDATES);
+        let dense = vectors
+            .iter()
+            .map(|v| DenseIndex::build(&langs, v, 2 * CANDIDATES))
+            .collect();
         Index {
             manifest,
             chunks,
@@ -151,35 +158,40 @@ impl Index {
         self.manifest.version()
     }
 
-    /// Vector of a chunk.
-    pub fn vector(&self, chunk: usize) -> &[f32] {
-        &self.vectors[chunk]
+    /// A chunk's vectors, one per model.
+    pub fn vectors_of(&self, chunk: usize) -> Vec<Vec<f32>> {
+        self.vectors.iter().map(|m| m[chunk].clone()).collect()
     }
 
     /// Cache of chunk vectors keyed by embedded text, to re-embed only what changed.
-    pub fn vector_cache(&self) -> HashMap<String, Vec<f32>> {
-        self.chunks
-            .iter()
-            .zip(&self.vectors)
-            .map(|(c, v)| (c.indexed_text(), v.clone()))
+    pub fn vector_cache(&self) -> HashMap<String, Vec<Vec<f32>>> {
+        (0..self.chunks.len())
+            .map(|i| (self.chunks[i].indexed_text(), self.vectors_of(i)))
             .collect()
     }
 
-    /// The best chunks for a question, at most one per page, best first.
-    pub fn search(&self, query: &[f32], question: &str, k: usize, mode: Retrieval) -> Vec<Hit> {
-        self.search_with(query, question, k, mode, false)
+    /// The best chunks for a question, at most one per page, best first. `queries[m]` is the
+    /// question embedded by model `m`; similarities are reported for the first model.
+    pub fn search(
+        &self,
+        queries: &[Vec<f32>],
+        question: &str,
+        k: usize,
+        mode: Retrieval,
+    ) -> Vec<Hit> {
+        self.search_with(queries, question, k, mode, false)
     }
 
-    /// As [`Index::search`]; `exact` replaces the HNSW graph by a full scan (for measuring recall).
+    /// As [`Index::search`]; `exact` replaces the HNSW graphs by full scans (to measure recall).
     pub fn search_with(
         &self,
-        query: &[f32],
+        queries: &[Vec<f32>],
         question: &str,
         k: usize,
         mode: Retrieval,
         exact: bool,
     ) -> Vec<Hit> {
-        if self.chunks.is_empty() || k == 0 {
+        if self.chunks.is_empty() || k == 0 || queries.len() != self.dense.len() {
             return Vec::new();
         }
         let lexical = self.lexical.scores(question);
@@ -189,27 +201,26 @@ impl Index {
             ranked.truncate(CANDIDATES);
             ranked
         };
-        let dense_ranking = || -> Vec<usize> {
+        let dense_rankings = || -> Vec<Vec<usize>> {
             self.dense
-                .ranking(query, CANDIDATES, exact)
-                .into_iter()
-                .take(CANDIDATES)
-                .map(|(c, _)| c)
+                .iter()
+                .zip(queries)
+                .map(|(d, q)| {
+                    d.ranking(q, CANDIDATES, exact)
+                        .into_iter()
+                        .take(CANDIDATES)
+                        .map(|(c, _)| c)
+                        .collect()
+                })
                 .collect()
         };
         let ranking: Vec<usize> = match mode {
-            Retrieval::Dense => dense_ranking(),
+            Retrieval::Dense => fuse(dense_rankings()),
             Retrieval::Lexical => lexical_ranking(),
             Retrieval::Hybrid => {
-                let mut fused: HashMap<usize, f32> = HashMap::new();
-                for list in [dense_ranking(), lexical_ranking()] {
-                    for (rank, chunk) in list.into_iter().enumerate() {
-                        *fused.entry(chunk).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-                    }
-                }
-                let mut ranked: Vec<(usize, f32)> = fused.into_iter().collect();
-                ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                ranked.into_iter().map(|(c, _)| c).collect()
+                let mut lists = dense_rankings();
+                lists.push(lexical_ranking());
+                fuse(lists)
             }
         };
         let mut pages = HashSet::new();
@@ -219,11 +230,27 @@ impl Index {
             .take(k)
             .map(|c| Hit {
                 chunk: c,
-                similarity: dot(query, &self.vectors[c]),
+                similarity: dot(&queries[0], &self.vectors[0][c]),
                 lexical: lexical[c],
             })
             .collect()
     }
+}
+
+/// Reciprocal rank fusion of ranked lists (a single list is kept as it is).
+fn fuse(mut lists: Vec<Vec<usize>>) -> Vec<usize> {
+    if lists.len() == 1 {
+        return lists.pop().unwrap_or_default();
+    }
+    let mut fused: HashMap<usize, f32> = HashMap::new();
+    for list in lists {
+        for (rank, chunk) in list.into_iter().enumerate() {
+            *fused.entry(chunk).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+        }
+    }
+    let mut ranked: Vec<(usize, f32)> = fused.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.into_iter().map(|(c, _)| c).collect()
 }
 
 #[cfg(test)]
@@ -274,8 +301,7 @@ mod tests {
             .collect();
         let manifest = Manifest {
             collection: "default".into(),
-            model: "test".into(),
-            dim: 4,
+            models: vec!["test".into()],
             chunking: ChunkParams::default(),
             created_at: 0,
             documents: vec![DocumentEntry {
@@ -292,13 +318,13 @@ mod tests {
                 }],
             }],
         };
-        Index::build(manifest, chunks, vectors)
+        Index::build(manifest, chunks, vec![vectors])
     }
 
     #[test]
     fn dense_search_finds_the_nearest_and_dedupes_pages() {
         let index = tiny_index();
-        let hits = index.search(&[0.9, 0.436, 0.0, 0.0], "", 3, Retrieval::Dense);
+        let hits = index.search(&[vec![0.9, 0.436, 0.0, 0.0]], "", 3, Retrieval::Dense);
         assert_eq!(hits[0].chunk, 0);
         // Chunk 1 is on the same page as chunk 0: it is not listed again.
         assert!(hits.iter().all(|h| h.chunk != 1));
@@ -308,10 +334,15 @@ mod tests {
     #[test]
     fn hybrid_combines_both_rankings() {
         let index = tiny_index();
-        let hits = index.search(&[0.0, 0.0, 0.0, 1.0], "VPN client", 2, Retrieval::Hybrid);
+        let hits = index.search(
+            &[vec![0.0, 0.0, 0.0, 1.0]],
+            "VPN client",
+            2,
+            Retrieval::Hybrid,
+        );
         let found: Vec<usize> = hits.iter().map(|h| h.chunk).collect();
         assert!(found.contains(&2) && found.contains(&3));
-        let lexical = index.search(&[0.0; 4], "VPN client", 2, Retrieval::Lexical);
+        let lexical = index.search(&[vec![0.0; 4]], "VPN client", 2, Retrieval::Lexical);
         assert_eq!(lexical[0].chunk, 2);
         assert!(lexical[0].lexical > 0.0);
     }
