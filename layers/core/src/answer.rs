@@ -22,9 +22,12 @@ pub const CROSS_LANGUAGE_BONUS: f32 = 0.025;
 const ANSWER_PASSAGES: usize = 3;
 /// Candidate sentences embedded per question.
 const MAX_CANDIDATES: usize = 24;
-/// A second sentence is added when it scores this close to the best one.
-const SECOND_SENTENCE_MARGIN: f32 = 0.03;
-const MAX_ANSWER_WORDS: usize = 80;
+const MAX_ANSWER_WORDS: usize = 70;
+const MAX_ANSWER_SENTENCES: usize = 3;
+/// Sentence scoring: similarity to the question, plus shared words, minus the passage's rank.
+const OVERLAP_WEIGHT: f32 = 0.05;
+const RANK_PENALTY: f32 = 0.01;
+const QUESTION_PENALTY: f32 = 0.05;
 
 /// The answer when the documentation does not cover the question.
 pub fn not_in_documentation(lang: Lang) -> &'static str {
@@ -80,70 +83,76 @@ pub fn answer(
             grounded: false,
         });
     }
-    let question_terms = terms(question, lang);
-    let mut candidates: Vec<(usize, usize, &str)> = Vec::new();
-    for (rank, hit) in hits.iter().take(ANSWER_PASSAGES).enumerate() {
-        for (pos, s) in sentences(&chunks[hit.chunk].text).into_iter().enumerate() {
+    // Candidate sentences from the best passages; the answer is a contiguous span of one
+    // passage, starting at the sentence that best matches the question, so that steps and
+    // explanations are quoted in their order rather than stitched together.
+    let passages: Vec<Vec<&str>> = hits
+        .iter()
+        .take(ANSWER_PASSAGES)
+        .map(|h| sentences(&chunks[h.chunk].text))
+        .collect();
+    let mut candidates: Vec<(usize, usize)> = Vec::new();
+    for (rank, list) in passages.iter().enumerate() {
+        for (pos, s) in list.iter().enumerate() {
             if s.split_whitespace().count() >= 4 && candidates.len() < MAX_CANDIDATES {
-                candidates.push((rank, pos, s));
+                candidates.push((rank, pos));
             }
         }
     }
     if candidates.is_empty() {
-        let hit = &hits[0];
-        candidates.push((0, 0, chunks[hit.chunk].text.as_str()));
+        return Ok(Extracted {
+            text: format!("{} [1]", excerpt(&chunks[hits[0].chunk].text, 400)),
+            grounded: true,
+        });
     }
-    let texts: Vec<&str> = candidates.iter().map(|(_, _, s)| *s).collect();
+    let texts: Vec<&str> = candidates.iter().map(|&(r, p)| passages[r][p]).collect();
     let vectors = embedder.embed_passages(&texts)?;
-    let scored: Vec<(f32, usize)> = candidates
+    let question_terms = terms(question, lang);
+    let score = |(rank, pos): (usize, usize), v: &[f32]| {
+        let s = passages[rank][pos];
+        let sentence_lang = chunks[hits[rank].chunk].lang;
+        let s_terms = terms(s, sentence_lang);
+        let overlap = question_terms
+            .iter()
+            .filter(|t| s_terms.contains(t))
+            .count() as f32
+            / question_terms.len().max(1) as f32;
+        // Sentences that are themselves questions (FAQ headings) restate, they do not answer.
+        let asks = if s.trim_end().ends_with('?') {
+            QUESTION_PENALTY
+        } else {
+            0.0
+        };
+        dot(query, v) + OVERLAP_WEIGHT * overlap - RANK_PENALTY * rank as f32 - asks
+    };
+    let (best, _) = candidates
         .iter()
         .zip(&vectors)
-        .enumerate()
-        .map(|(i, ((rank, _, s), v))| {
-            let sentence_lang = chunks[hits[*rank].chunk].lang;
-            let s_terms = terms(s, sentence_lang);
-            let overlap = question_terms
-                .iter()
-                .filter(|t| s_terms.contains(t))
-                .count() as f32
-                / question_terms.len().max(1) as f32;
-            let same_lang = if sentence_lang == lang { 0.01 } else { 0.0 };
-            (
-                dot(query, v) + 0.05 * overlap + same_lang - 0.01 * *rank as f32,
-                i,
-            )
-        })
-        .collect();
-    let best_score = scored.iter().map(|(s, _)| *s).fold(f32::MIN, f32::max);
-    let mut chosen: Vec<usize> = Vec::new();
-    let mut ranked = scored.clone();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        .map(|(&c, v)| (c, score(c, v)))
+        .fold(
+            ((0, 0), f32::MIN),
+            |acc, x| if x.1 > acc.1 { x } else { acc },
+        );
+    let (rank, start) = best;
+    let mut span = Vec::new();
     let mut words = 0;
-    for (score, i) in ranked {
-        let n = candidates[i].2.split_whitespace().count();
-        let first = chosen.is_empty();
-        if !first && (score < best_score - SECOND_SENTENCE_MARGIN || words + n > MAX_ANSWER_WORDS) {
+    for s in &passages[rank][start..] {
+        let n = s.split_whitespace().count();
+        if !span.is_empty() && (words + n > MAX_ANSWER_WORDS || span.len() == MAX_ANSWER_SENTENCES)
+        {
             break;
         }
-        chosen.push(i);
+        span.push(*s);
         words += n;
-        if chosen.len() == 2 {
-            break;
-        }
     }
-    chosen.sort_by_key(|&i| (candidates[i].0, candidates[i].1));
-    let passage_lang = chunks[hits[candidates[chosen[0]].0].chunk].lang;
-    let mut text = lead_in(lang, passage_lang).to_string();
-    for (n, &i) in chosen.iter().enumerate() {
-        if n > 0 {
-            text.push(' ');
-        }
-        let (rank, _, s) = candidates[i];
-        text.push_str(s);
-        text.push_str(&format!(" [{}]", rank + 1));
-    }
+    let passage_lang = chunks[hits[rank].chunk].lang;
     Ok(Extracted {
-        text,
+        text: format!(
+            "{}{} [{}]",
+            lead_in(lang, passage_lang),
+            span.join(" "),
+            rank + 1
+        ),
         grounded: true,
     })
 }
