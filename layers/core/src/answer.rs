@@ -19,9 +19,9 @@ pub const DEFAULT_MIN_SIMILARITY: f32 = 0.85;
 pub const CROSS_LANGUAGE_BONUS: f32 = 0.025;
 
 /// Passages whose sentences may be quoted.
-const ANSWER_PASSAGES: usize = 3;
+const ANSWER_PASSAGES: usize = 2;
 /// Candidate sentences embedded per question.
-const MAX_CANDIDATES: usize = 24;
+const MAX_CANDIDATES: usize = 16;
 const MAX_ANSWER_WORDS: usize = 70;
 const MAX_ANSWER_SENTENCES: usize = 3;
 /// Sentence scoring: similarity to the question, plus shared words, minus the passage's rank.

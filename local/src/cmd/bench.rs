@@ -127,6 +127,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             "ingest seconds (embed)",
             format!("{:.2}", report.embed_seconds),
         ),
+        (
+            "ingest seconds (index build)",
+            format!(
+                "{:.2}",
+                report.seconds - report.parse_seconds - report.embed_seconds
+            ),
+        ),
         ("ingest seconds (total)", format!("{:.2}", report.seconds)),
         (
             "ingest pages/s",

@@ -139,11 +139,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             "  {:<12} {:>4} {:>7} {:>7} {:>7} {:>7}",
             "group", "n", "hit@1", "hit@3", "hit@5", "MRR"
         );
-        for (name, s) in r
+        let rows = r
             .by_language
             .iter()
-            .chain(r.by_category.iter().filter(|(k, _)| *k != "all"))
-        {
+            .map(|(k, s)| (format!("lang {k}"), s))
+            .chain(
+                r.by_category
+                    .iter()
+                    .filter(|(k, _)| *k != "all")
+                    .map(|(k, s)| (format!("set {k}"), s)),
+            );
+        for (name, s) in rows {
             println!(
                 "  {:<12} {:>4} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
                 name, s.questions, s.hit1, s.hit3, s.hit5, s.mrr
