@@ -322,6 +322,7 @@ def main(argv):
         "max_seq_len": a.max_seq_len,
         "pooling": "none",
         "normalize": True,
+        "language_neutral": True,
         "query_prefix": "",
         "passage_prefix": "",
         "inputs": {

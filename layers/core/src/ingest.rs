@@ -214,7 +214,7 @@ pub fn ingest(
             .map_or(0, |d| d.as_secs()),
         documents: entries,
     };
-    let index = Index::build(manifest, chunks, vectors);
+    let index = Index::build(manifest, chunks, vectors, &models.language_neutral());
     let report = Report {
         documents: reports,
         pages,

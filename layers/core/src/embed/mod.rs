@@ -32,6 +32,11 @@ pub trait Embedder: Send + Sync {
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
     /// Embeds one question.
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+    /// True when the model scores a translation pair as high as a same-language pair (trained
+    /// for it, like USE-m3); otherwise scores are standardised per passage language.
+    fn language_neutral(&self) -> bool {
+        false
+    }
 }
 
 /// Dot product of two vectors of equal length. Eight independent accumulators let the
@@ -81,6 +86,11 @@ impl Models {
 
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// Per model, whether it is language-neutral (see [`Embedder::language_neutral`]).
+    pub fn language_neutral(&self) -> Vec<bool> {
+        self.iter().map(|m| m.language_neutral()).collect()
     }
 
     /// Model ids, as recorded in index manifests.

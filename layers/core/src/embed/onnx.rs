@@ -28,6 +28,8 @@ struct EmbedConfig {
     #[serde(default = "mean")]
     pooling: String,
     #[serde(default)]
+    language_neutral: bool,
+    #[serde(default)]
     query_prefix: String,
     #[serde(default)]
     passage_prefix: String,
@@ -286,6 +288,10 @@ impl Embedder for OnnxEmbedder {
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let prefix = &self.config.passage_prefix;
         self.embed(texts.iter().map(|t| format!("{prefix}{t}")).collect())
+    }
+
+    fn language_neutral(&self) -> bool {
+        self.config.language_neutral
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {

@@ -1,11 +1,13 @@
 //! Dense retrieval: one HNSW graph per passage language, scores made comparable across
 //! languages.
 //!
-//! Multilingual embedders score same-language pairs higher than cross-language pairs of equal
-//! relevance (a French question ranks loosely related French passages above the English page
-//! that answers it). Each language's similarities are therefore standardised against that
-//! language's own distribution for the question: z = (s − μ) / σ, where μ = q·mean and
-//! σ² = qᵀSq − μ² come exactly from the partition's mean vector and second-moment matrix.
+//! Most multilingual embedders (e5) score same-language pairs higher than cross-language pairs
+//! of equal relevance (a French question ranks loosely related French passages above the
+//! English page that answers it). For such models each language's similarities are
+//! standardised against that language's own distribution for the question: z = (s − μ) / σ,
+//! where μ = q·mean and σ² = qᵀSq − μ² come exactly from the partition's mean vector and
+//! second-moment matrix. Language-neutral models (USE-m3) keep raw cosine: standardising them
+//! measured worse.
 
 use instant_distance::{Builder, HnswMap, Point, Search};
 use serde::{Deserialize, Serialize};
@@ -80,11 +82,18 @@ struct Partition {
 #[derive(Serialize, Deserialize)]
 pub struct DenseIndex {
     partitions: Vec<Partition>,
+    /// Standardise scores per language (false for language-neutral models).
+    standardize: bool,
 }
 
 impl DenseIndex {
     /// Builds the graphs; `langs[i]` and `vectors[i]` belong to chunk `i`.
-    pub fn build(langs: &[Lang], vectors: &[Vec<f32>], ef_search: usize) -> DenseIndex {
+    pub fn build(
+        langs: &[Lang],
+        vectors: &[Vec<f32>],
+        ef_search: usize,
+        language_neutral: bool,
+    ) -> DenseIndex {
         let dim = vectors.first().map_or(0, Vec::len);
         let mut partitions = Vec::new();
         for lang in [Lang::En, Lang::Fr] {
@@ -112,16 +121,23 @@ impl DenseIndex {
                 moments,
             });
         }
-        DenseIndex { partitions }
+        DenseIndex {
+            partitions,
+            standardize: !language_neutral,
+        }
     }
 
-    /// Up to `n` chunks per language, ranked together by standardised similarity (best first).
+    /// Up to `n` chunks per language, ranked together by (standardised) similarity, best first.
     /// `exact` scans every vector instead of walking the graphs (to measure HNSW recall).
     pub fn ranking(&self, query: &[f32], n: usize, exact: bool) -> Vec<(usize, f32)> {
         let mut all = Vec::new();
         let q = Vector(query.to_vec());
         for p in &self.partitions {
-            let (mu, sigma) = p.moments.similarity_stats(query);
+            let (mu, sigma) = if self.standardize {
+                p.moments.similarity_stats(query)
+            } else {
+                (0.0, 1.0)
+            };
             let candidates: Vec<(usize, f32)> = if exact {
                 let mut scored: Vec<(usize, f32)> = p
                     .hnsw

@@ -12,7 +12,7 @@ use crate::chunk::Chunk;
 
 const MAGIC: &[u8; 8] = b"RAGINDEX";
 /// Bumped whenever the payload layout changes; older files are refused, not misread.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// Why an index file was refused.

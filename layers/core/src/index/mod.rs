@@ -130,8 +130,14 @@ impl std::fmt::Debug for Index {
 
 impl Index {
     /// Builds an index from chunks and their vectors: `vectors[m][i]` is chunk `i` embedded by
-    /// the manifest's model `m`.
-    pub fn build(manifest: Manifest, chunks: Vec<Chunk>, vectors: Vec<Vec<Vec<f32>>>) -> Self {
+    /// the manifest's model `m`; `language_neutral[m]` tells how model `m` ranks across
+    /// languages (see [`crate::embed::Embedder::language_neutral`]).
+    pub fn build(
+        manifest: Manifest,
+        chunks: Vec<Chunk>,
+        vectors: Vec<Vec<Vec<f32>>>,
+        language_neutral: &[bool],
+    ) -> Self {
         let texts: Vec<String> = chunks.iter().map(Chunk::indexed_text).collect();
         let lexical = Bm25::build(
             texts
@@ -142,7 +148,11 @@ impl Index {
         let langs: Vec<_> = chunks.iter().map(|c| c.lang).collect();
         let dense = vectors
             .iter()
-            .map(|v| DenseIndex::build(&langs, v, 2 * CANDIDATES))
+            .enumerate()
+            .map(|(m, v)| {
+                let neutral = language_neutral.get(m).copied().unwrap_or(false);
+                DenseIndex::build(&langs, v, 2 * CANDIDATES, neutral)
+            })
             .collect();
         Index {
             manifest,
@@ -318,7 +328,7 @@ mod tests {
                 }],
             }],
         };
-        Index::build(manifest, chunks, vec![vectors])
+        Index::build(manifest, chunks, vec![vectors], &[false])
     }
 
     #[test]
