@@ -17,4 +17,5 @@ pub mod ingest;
 pub mod objects;
 pub mod pdf;
 pub mod query;
+pub mod store;
 pub mod text;

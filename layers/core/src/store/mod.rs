@@ -1,0 +1,252 @@
+//! Users and question history: the store traits and their adapters (PostgreSQL, and an
+//! embedded SQLite file as the no-setup default). Both run the same conformance tests.
+
+mod postgres;
+mod sqlite;
+
+use serde::{Deserialize, Serialize};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::query::Source;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store data invalid: {0}")]
+    Invalid(String),
+}
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, StoreError> {
+        match s {
+            "user" => Ok(Role::User),
+            "admin" => Ok(Role::Admin),
+            other => Err(StoreError::Invalid(format!("unknown role {other:?}"))),
+        }
+    }
+}
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub active: bool,
+    /// Unix epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// An account to create (the password already hashed).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// A question to record.
+#[derive(Debug, Clone)]
+pub struct NewQuery {
+    pub user_id: i64,
+    pub question: String,
+    pub answer: String,
+    pub sources: Vec<Source>,
+    pub best_score: f32,
+    pub grounded: bool,
+    pub latency_ms: f64,
+    pub index_version: String,
+}
+
+/// A recorded question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub question: String,
+    pub answer: String,
+    pub sources: Vec<Source>,
+    pub best_score: f32,
+    pub grounded: bool,
+    pub latency_ms: f64,
+    pub index_version: String,
+    /// Unix epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// Accounts.
+#[async_trait::async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates an account; `Conflict` when the username is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Updates an account's active flag and/or role; `None` when it does not exist.
+    async fn update_user(
+        &self,
+        username: &str,
+        active: Option<bool>,
+        role: Option<Role>,
+    ) -> Result<Option<User>, StoreError>;
+}
+
+/// Question history.
+#[async_trait::async_trait]
+pub trait QueryStore: Send + Sync {
+    /// Records a question durably and returns its id.
+    async fn record_query(&self, query: NewQuery) -> Result<i64, StoreError>;
+    /// A user's queries, newest first, with an id below `before` when given.
+    async fn history(
+        &self,
+        user_id: i64,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<QueryRecord>, StoreError>;
+    /// Number of recorded queries (all users).
+    async fn count_queries(&self) -> Result<u64, StoreError>;
+}
+
+/// Everything the service needs from its database.
+#[async_trait::async_trait]
+pub trait Store: UserStore + QueryStore {
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// "postgres" or "embedded", for /health.
+    fn kind(&self) -> &'static str;
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+pub(crate) mod conformance {
+    //! The behaviour every store must have.
+
+    use super::*;
+
+    fn user(name: &str) -> NewUser {
+        NewUser {
+            username: name.into(),
+            password_hash: "$argon2id$fake".into(),
+            role: Role::User,
+        }
+    }
+
+    fn query(user_id: i64, n: usize) -> NewQuery {
+        NewQuery {
+            user_id,
+            question: format!("question {n} — réseau?"),
+            answer: format!("answer {n}"),
+            sources: vec![Source {
+                document: "doc.pdf".into(),
+                page: n as u32 + 1,
+                score: 0.9,
+                excerpt: "extrait « cité »".into(),
+            }],
+            best_score: 0.9,
+            grounded: n % 2 == 0,
+            latency_ms: 12.5,
+            index_version: "abc123".into(),
+        }
+    }
+
+    pub async fn run(store: &dyn Store) {
+        store.ping().await.expect("ping");
+
+        let alice = store
+            .create_user(user("alice"))
+            .await
+            .expect("create alice");
+        assert_eq!(alice.username, "alice");
+        assert!(alice.active);
+        assert_eq!(alice.role, Role::User);
+        assert!(matches!(
+            store.create_user(user("alice")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let bob = store.create_user(user("bob")).await.expect("create bob");
+        assert_ne!(alice.id, bob.id);
+        assert_eq!(store.user("alice").await.expect("get"), Some(alice.clone()));
+        assert_eq!(store.user("nobody").await.expect("get"), None);
+        let names: Vec<String> = store
+            .users()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["alice", "bob"]);
+
+        let off = store
+            .update_user("bob", Some(false), Some(Role::Admin))
+            .await
+            .expect("update")
+            .expect("bob exists");
+        assert!(!off.active && off.role == Role::Admin);
+        assert_eq!(
+            store
+                .update_user("nobody", Some(false), None)
+                .await
+                .expect("update"),
+            None
+        );
+
+        for n in 0..5 {
+            store
+                .record_query(query(alice.id, n))
+                .await
+                .expect("record");
+        }
+        store.record_query(query(bob.id, 99)).await.expect("record");
+        assert_eq!(store.count_queries().await.expect("count"), 6);
+
+        let page1 = store.history(alice.id, 3, None).await.expect("history");
+        assert_eq!(page1.len(), 3);
+        assert!(page1.iter().all(|q| q.user_id == alice.id));
+        assert_eq!(page1[0].question, "question 4 — réseau?");
+        assert!(page1.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        assert_eq!(page1[0].sources, query(alice.id, 4).sources);
+        assert!(page1[0].grounded && !page1[1].grounded);
+        let page2 = store
+            .history(alice.id, 3, Some(page1[2].id))
+            .await
+            .expect("history");
+        assert_eq!(page2.len(), 2);
+        assert_eq!(page2[1].question, "question 0 — réseau?");
+        assert!(
+            store
+                .history(bob.id, 10, None)
+                .await
+                .expect("history")
+                .len()
+                == 1
+        );
+        assert!(page1[0].created_at > 1_700_000_000_000);
+    }
+}

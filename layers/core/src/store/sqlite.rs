@@ -1,0 +1,324 @@
+//! The embedded store: one SQLite file under the data directory, no server needed.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{
+    NewQuery, NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms,
+};
+
+/// Versioned migrations, applied in order at open.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../../infra/migrations/sqlite/0001_init.sql"),
+)];
+
+/// SQLite-backed store. Writes are durable on return (WAL, synchronous=FULL).
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, msg)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(msg.unwrap_or_else(|| "row".into()))
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn user_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, bool, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn to_user(r: (i64, String, String, String, bool, i64)) -> Result<User, StoreError> {
+    Ok(User {
+        id: r.0,
+        username: r.1,
+        password_hash: r.2,
+        role: Role::parse(&r.3)?,
+        active: r.4,
+        created_at: r.5,
+    })
+}
+
+const USER_COLUMNS: &str = "id, username, password_hash, role, active, created_at";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+        )
+        .map_err(err)?;
+        for &(version, sql) in MIGRATIONS {
+            let tx = conn.transaction().map_err(err)?;
+            let applied: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM schema_migrations WHERE version = ?1",
+                    [version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            if applied.is_none() {
+                tx.execute_batch(sql).map_err(err)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![version, now_ms()],
+                )
+                .map_err(err)?;
+            }
+            tx.commit().map_err(err)?;
+        }
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs blocking database work off the async runtime.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("database lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+#[async_trait::async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.with(move |c| {
+            let created = now_ms();
+            c.execute(
+                "INSERT INTO users (username, password_hash, role, active, created_at) VALUES (?1, ?2, ?3, 1, ?4)",
+                params![user.username, user.password_hash, user.role.as_str(), created],
+            )
+            .map_err(|e| match err(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("user {}", user.username)),
+                other => other,
+            })?;
+            Ok(User {
+                id: c.last_insert_rowid(),
+                username: user.username,
+                password_hash: user.password_hash,
+                role: user.role,
+                active: true,
+                created_at: created,
+            })
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let username = username.to_string();
+        self.with(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_row,
+            )
+            .optional()
+            .map_err(err)?
+            .map(to_user)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+                ))
+                .map_err(err)?;
+            let rows = stmt.query_map([], user_row).map_err(err)?;
+            rows.map(|r| r.map_err(err).and_then(to_user)).collect()
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        username: &str,
+        active: Option<bool>,
+        role: Option<Role>,
+    ) -> Result<Option<User>, StoreError> {
+        let username = username.to_string();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(err)?;
+            if let Some(a) = active {
+                tx.execute(
+                    "UPDATE users SET active = ?1 WHERE username = ?2",
+                    params![a, username],
+                )
+                .map_err(err)?;
+            }
+            if let Some(r) = role {
+                tx.execute(
+                    "UPDATE users SET role = ?1 WHERE username = ?2",
+                    params![r.as_str(), username],
+                )
+                .map_err(err)?;
+            }
+            let user = tx
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                    [&username],
+                    user_row,
+                )
+                .optional()
+                .map_err(err)?
+                .map(to_user)
+                .transpose()?;
+            tx.commit().map_err(err)?;
+            Ok(user)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryStore for SqliteStore {
+    async fn record_query(&self, q: NewQuery) -> Result<i64, StoreError> {
+        let sources =
+            serde_json::to_string(&q.sources).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    q.user_id,
+                    q.question,
+                    q.answer,
+                    sources,
+                    f64::from(q.best_score),
+                    q.grounded,
+                    q.latency_ms,
+                    q.index_version,
+                    now_ms()
+                ],
+            )
+            .map_err(err)?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        user_id: i64,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<QueryRecord>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at
+                     FROM queries WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(
+                    params![user_id, before.unwrap_or(i64::MAX), limit as i64],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, f64>(5)?,
+                            r.get::<_, bool>(6)?,
+                            r.get::<_, f64>(7)?,
+                            r.get::<_, String>(8)?,
+                            r.get::<_, i64>(9)?,
+                        ))
+                    },
+                )
+                .map_err(err)?;
+            rows.map(|r| {
+                let r = r.map_err(err)?;
+                Ok(QueryRecord {
+                    id: r.0,
+                    user_id: r.1,
+                    question: r.2,
+                    answer: r.3,
+                    sources: serde_json::from_str(&r.4)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    best_score: r.5 as f32,
+                    grounded: r.6,
+                    latency_ms: r.7,
+                    index_version: r.8,
+                    created_at: r.9,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn count_queries(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT COUNT(*) FROM queries", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(err)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(err))
+            .await
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn conformance() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("rag.db")).expect("open");
+        super::super::conformance::run(&store).await;
+        // Reopening keeps the data and does not re-apply migrations.
+        drop(store);
+        let again = SqliteStore::open(&dir.path().join("rag.db")).expect("reopen");
+        assert_eq!(again.count_queries().await.expect("count"), 6);
+    }
+}
