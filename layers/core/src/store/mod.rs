@@ -170,7 +170,7 @@ pub(crate) mod conformance {
                 excerpt: "extrait « cité »".into(),
             }],
             best_score: 0.9,
-            grounded: n % 2 == 0,
+            grounded: n.is_multiple_of(2),
             latency_ms: 12.5,
             index_version: "abc123".into(),
         }
