@@ -7,6 +7,7 @@
 //! - [`query`] answers a question with [`answer`]'s extractive answerer; [`eval`] scores
 //!   retrieval on a question set.
 
+pub mod accounts;
 pub mod answer;
 pub mod chunk;
 pub mod collection;
