@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use rag_core::collection;
-use rag_core::embed::{Embedder, Models, OnnxEmbedder, Precision};
+use rag_core::embed::{Models, Precision, load_models};
 use rag_core::index::Index;
 use rag_core::objects::DirStore;
 
@@ -48,25 +48,26 @@ impl Context {
         }
     }
 
-    pub fn models(&self) -> anyhow::Result<Models> {
-        let precision = match self.model.precision.as_str() {
+    pub fn precision(&self) -> Precision {
+        match self.model.precision.as_str() {
             "fp32" => Precision::Fp32,
             _ => Precision::Int8,
-        };
-        let threads = self
-            .model
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.model
             .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let list = self
-            .model
-            .model
-            .iter()
-            .map(|name| {
-                OnnxEmbedder::load(&self.model.model_dir, name, precision, threads)
-                    .map(|m| Box::new(m) as Box<dyn Embedder>)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Models::new(list).ok_or_else(|| anyhow::anyhow!("no embedding model selected (--model)"))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    pub fn models(&self) -> anyhow::Result<Models> {
+        Ok(load_models(
+            &self.model.model_dir,
+            &self.model.model,
+            self.precision(),
+            self.threads(),
+        )?)
     }
 
     /// The current index of a collection; an error that says what to do when there is none.

@@ -38,9 +38,14 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Measure ingest and query speed, index load time and memory.
     Bench(cmd::bench::Args),
+    /// Serve the HTTP API (all handlers on one port).
+    Serve(cmd::serve::Args),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(cmd::user::Command),
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -57,5 +62,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Search(args) => cmd::search::run(&ctx, args).await,
         Command::Eval(args) => cmd::eval::run(&ctx, args).await,
         Command::Bench(args) => cmd::bench::run(&ctx, args).await,
+        Command::Serve(args) => cmd::serve::run(&ctx, args).await,
+        Command::User(command) => cmd::user::run(&ctx, command).await,
     }
 }

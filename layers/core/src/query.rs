@@ -64,6 +64,8 @@ pub struct Answer {
     pub latency_ms: f64,
     /// False when the answer is "not in the documentation".
     pub grounded: bool,
+    /// Best similarity between the question and a passage (also when not grounded).
+    pub best_score: f32,
     pub lang: Lang,
     pub timings: Timings,
 }
@@ -194,6 +196,7 @@ pub fn ask(
         },
         latency_ms: ms(started),
         grounded: extracted.grounded,
+        best_score: hits.iter().map(|h| h.similarity).fold(0.0, f32::max),
         lang: detect_lang(q),
         timings,
     })

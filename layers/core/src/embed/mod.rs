@@ -39,6 +39,26 @@ pub trait Embedder: Send + Sync {
     }
 }
 
+/// Loads the named models of a model directory, primary first.
+pub fn load_models(
+    dir: &std::path::Path,
+    names: &[String],
+    precision: Precision,
+    threads: usize,
+) -> Result<Models, EmbedError> {
+    let list = names
+        .iter()
+        .map(|name| {
+            OnnxEmbedder::load(dir, name, precision, threads)
+                .map(|m| Box::new(m) as Box<dyn Embedder>)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Models::new(list).ok_or_else(|| EmbedError::MissingModel {
+        dir: dir.to_path_buf(),
+        what: "no model named".into(),
+    })
+}
+
 /// Dot product of two vectors of equal length. Eight independent accumulators let the
 /// compiler use SIMD (a single running sum cannot be reordered); the HNSW build spends most of
 /// its time here.

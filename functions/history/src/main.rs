@@ -1,0 +1,8 @@
+//! The history function: GET /history.
+
+use rag_api::{Needs, routes, run_function};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    run_function(routes::history::router(), Needs::NoEngine).await
+}

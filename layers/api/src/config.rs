@@ -1,0 +1,138 @@
+//! Configuration from the environment, read in one place (names: ../shared/ARCHITECTURE.md).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rag_core::accounts::{self, DEFAULT_TTL_SECS, Tokens};
+use rag_core::collection::{self, DEFAULT_COLLECTION};
+use rag_core::embed::{Precision, load_models};
+use rag_core::objects::DirStore;
+use rag_core::store::{PostgresStore, SqliteStore, Store};
+
+use crate::state::Engine;
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "JWT_SECRET is missing or shorter than {} bytes: refusing to start",
+        accounts::MIN_SECRET_BYTES
+    )]
+    Secret,
+    #[error("database: {0}")]
+    Store(#[from] rag_core::store::StoreError),
+    #[error("engine: {0}")]
+    Engine(String),
+}
+
+/// Service settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub model_dir: PathBuf,
+    pub models: Vec<String>,
+    pub precision: Precision,
+    pub threads: usize,
+    pub database_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub jwt_ttl_secs: u64,
+    pub port: u16,
+    pub collection: String,
+    /// First administrator, created when the store has no account.
+    pub admin: Option<(String, String)>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("{name}={v:?} is not valid"))),
+        None => Ok(default),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Ok(Config {
+            data_dir: var("RAG_DATA_DIR").map_or_else(|| "data".into(), PathBuf::from),
+            model_dir: var("RAG_MODEL_DIR").map_or_else(|| "models".into(), PathBuf::from),
+            models: var("RAG_MODEL")
+                .unwrap_or_else(|| "multilingual-e5-small,use-m3".into())
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect(),
+            precision: match var("RAG_MODEL_PRECISION").as_deref() {
+                Some("fp32") => Precision::Fp32,
+                _ => Precision::Int8,
+            },
+            threads: parsed(
+                "RAG_THREADS",
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )?,
+            database_url: var("DATABASE_URL"),
+            jwt_secret: var("JWT_SECRET"),
+            jwt_ttl_secs: parsed("JWT_TTL_SECS", DEFAULT_TTL_SECS)?,
+            port: parsed("PORT", 8000)?,
+            collection: var("RAG_COLLECTION").unwrap_or_else(|| DEFAULT_COLLECTION.into()),
+            admin: var("RAG_ADMIN_USERNAME").zip(var("RAG_ADMIN_PASSWORD")),
+        })
+    }
+
+    /// PostgreSQL when DATABASE_URL is set, else the embedded file `<data>/rag.db`; the first
+    /// administrator is created if configured and no account exists.
+    pub async fn store(&self) -> Result<Arc<dyn Store>, ConfigError> {
+        let store: Arc<dyn Store> = match &self.database_url {
+            Some(url) => Arc::new(PostgresStore::connect(url).await?),
+            None => Arc::new(SqliteStore::open(&self.data_dir.join("rag.db"))?),
+        };
+        if let Some((user, password)) = &self.admin
+            && accounts::bootstrap_admin(store.as_ref(), user, password)
+                .await
+                .map_err(|e| ConfigError::Invalid(format!("first administrator: {e}")))?
+        {
+            tracing::info!(username = %user, "created the first administrator");
+        }
+        Ok(store)
+    }
+
+    /// Token signer; refuses a missing or short secret.
+    pub fn tokens(&self) -> Result<Arc<Tokens>, ConfigError> {
+        let secret = self.jwt_secret.as_deref().ok_or(ConfigError::Secret)?;
+        Tokens::new(secret.as_bytes(), self.jwt_ttl_secs)
+            .map(Arc::new)
+            .map_err(|_| ConfigError::Secret)
+    }
+
+    /// Loads the models and the collection's current index (once per process).
+    pub async fn engine(&self) -> Result<Arc<Engine>, ConfigError> {
+        let objects = DirStore::new(&self.data_dir);
+        let index = collection::load_current(&objects, &self.collection)
+            .await
+            .map_err(|e| ConfigError::Engine(e.to_string()))?
+            .ok_or_else(|| {
+                ConfigError::Engine(format!(
+                    "collection {:?} has no index under {}: run `rag ingest` first",
+                    self.collection,
+                    self.data_dir.display()
+                ))
+            })?;
+        let (dir, names, precision, threads) = (
+            self.model_dir.clone(),
+            self.models.clone(),
+            self.precision,
+            self.threads,
+        );
+        let models =
+            tokio::task::spawn_blocking(move || load_models(&dir, &names, precision, threads))
+                .await
+                .map_err(|e| ConfigError::Engine(e.to_string()))?
+                .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        Ok(Arc::new(Engine { index, models }))
+    }
+}

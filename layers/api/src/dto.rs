@@ -1,0 +1,192 @@
+//! Wire types of the HTTP API (documented in the OpenAPI description), converted from the
+//! domain types.
+
+use rag_core::query::Source;
+use rag_core::store::{QueryRecord, Role, User};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub token: String,
+    /// Always "Bearer".
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct QueryRequest {
+    /// 1 to 1000 characters.
+    pub question: String,
+    /// Number of sources, 1 to 20 (default 5).
+    pub top_k: Option<usize>,
+}
+
+/// A cited page.
+#[derive(Serialize, Deserialize, ToSchema, Clone, PartialEq, Debug)]
+pub struct SourceDto {
+    pub document: String,
+    /// Physical page of the PDF, 1-based.
+    pub page: u32,
+    /// Cosine similarity between question and passage.
+    pub score: f32,
+    pub excerpt: String,
+}
+
+impl From<Source> for SourceDto {
+    fn from(s: Source) -> Self {
+        SourceDto {
+            document: s.document,
+            page: s.page,
+            score: s.score,
+            excerpt: s.excerpt,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct QueryResponse {
+    pub query_id: i64,
+    /// The answer with [n] citations of `sources`, or "not in the documentation".
+    pub answer: String,
+    pub sources: Vec<SourceDto>,
+    pub latency_ms: f64,
+    pub index_version: String,
+    /// False when the documentation does not contain the answer.
+    pub grounded: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct HistoryParams {
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Another user's history (administrators only).
+    pub user: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HistoryItem {
+    pub query_id: i64,
+    pub question: String,
+    pub answer: String,
+    pub sources: Vec<SourceDto>,
+    pub latency_ms: f64,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<QueryRecord> for HistoryItem {
+    fn from(q: QueryRecord) -> Self {
+        HistoryItem {
+            query_id: q.id,
+            question: q.question,
+            answer: q.answer,
+            sources: q.sources.into_iter().map(SourceDto::from).collect(),
+            latency_ms: q.latency_ms,
+            created_at: rfc3339(q.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HistoryResponse {
+    /// The caller's queries (or `user`'s), newest first.
+    pub items: Vec<HistoryItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HealthResponse {
+    /// "ok", or "unavailable" when the store does not answer.
+    pub status: String,
+    pub version: String,
+    /// Index version loaded by this process (absent where no index is needed).
+    pub index_version: Option<String>,
+    /// "postgres" or "embedded".
+    pub store: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    pub username: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// "user" (default) or "admin".
+    #[schema(value_type = Option<String>, example = "user")]
+    pub role: Option<Role>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UserPatch {
+    pub active: Option<bool>,
+    /// "user" or "admin".
+    #[schema(value_type = Option<String>, example = "admin")]
+    pub role: Option<Role>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserResponse {
+    pub username: String,
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
+    pub active: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        UserResponse {
+            username: u.username,
+            role: u.role,
+            active: u.active,
+            created_at: rfc3339(u.created_at),
+        }
+    }
+}
+
+/// Unix epoch milliseconds as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::rfc3339(1_764_079_200_123),
+            "2025-11-25T14:00:00.123Z"
+        );
+        assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

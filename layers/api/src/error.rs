@@ -1,0 +1,140 @@
+//! One mapping from domain errors to HTTP: status + `{"error": {"code", "message"}}`.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rag_core::accounts::AuthError;
+use rag_core::query::QueryError;
+use rag_core::store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_token`.
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, message = %self.message, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
+            other => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                other.to_string(),
+            ),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let msg = e.to_string();
+        match e {
+            AuthError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", msg)
+            }
+            AuthError::MissingToken => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "missing_token", msg)
+            }
+            AuthError::InvalidToken => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", msg)
+            }
+            AuthError::Deactivated => ApiError::new(StatusCode::FORBIDDEN, "deactivated", msg),
+            AuthError::NotAdmin => ApiError::new(StatusCode::FORBIDDEN, "admin_required", msg),
+            AuthError::InvalidAccount(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_account", msg)
+            }
+            AuthError::UnknownUser(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_user", msg),
+            AuthError::WeakSecret => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", msg)
+            }
+            AuthError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        let msg = e.to_string();
+        match e {
+            QueryError::EmptyQuestion => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_question", msg)
+            }
+            QueryError::QuestionTooLong { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "question_too_long", msg)
+            }
+            QueryError::InvalidTopK { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_top_k", msg)
+            }
+            QueryError::ModelMismatch { .. } | QueryError::Embed(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", msg)
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "request body too large",
+            )
+        } else {
+            // Malformed JSON, a missing or mistyped field, a wrong content type: the client's
+            // request is not what the API documents.
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The HTTP face of the assistant. Each function binary under `functions/` serves one of these
+//! routers; `rag serve` mounts them all. The same router runs in AWS Lambda (API Gateway v2,
+//! REST v1 and ALB events through lambda_http) or as a plain HTTP server on `$PORT`.
+
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use config::{Config, ConfigError};
+pub use state::{App, Engine};
+
+use crate::error::ApiError;
+
+/// Largest request body accepted (a question is at most 1000 characters).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Finishes a router: state, body limit, JSON 404.
+pub fn finish(routes: Router<App>, app: App) -> Router {
+    routes
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+/// Every route, as the local gateway serves them.
+pub fn all_routes() -> Router<App> {
+    Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::query::router())
+        .merge(routes::history::router())
+        .merge(routes::health::router())
+        .merge(routes::admin::router())
+        .merge(routes::docs::router())
+}
+
+/// Whether a function answers questions (loads the index and the models at start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Engine,
+    NoEngine,
+}
+
+/// The whole life of a function binary: configuration from the environment, clients built
+/// once (kept warm across invocations), then [`serve`].
+pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambda_http::Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let app = App {
+        store: config.store().await?,
+        tokens: config.tokens()?,
+        engine: match needs {
+            Needs::Engine => Some(config.engine().await?),
+            Needs::NoEngine => None,
+        },
+    };
+    serve(finish(routes, app), config.port).await
+}
+
+/// True inside AWS Lambda.
+pub fn in_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// Logs as JSON in Lambda (CloudWatch), as text elsewhere; filter from `RAG_LOG`.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if in_lambda() {
+        builder.json().without_time().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Serves the router: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set, otherwise HTTP
+/// on `0.0.0.0:port` until SIGTERM or Ctrl-C.
+pub async fn serve(router: Router, port: u16) -> Result<(), lambda_http::Error> {
+    if in_lambda() {
+        return lambda_http::run(router).await;
+    }
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

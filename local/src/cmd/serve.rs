@@ -1,0 +1,53 @@
+//! `rag serve`: every handler in one process on one port, the way API Gateway routes them
+//! (the local gateway), with the embedded defaults unless DATABASE_URL etc. say otherwise.
+
+use rag_api::{App, Config, all_routes, finish, serve};
+
+use crate::context::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    port: u16,
+    #[arg(long, env = "RAG_COLLECTION", default_value = rag_core::collection::DEFAULT_COLLECTION)]
+    collection: String,
+}
+
+/// The service configuration: the environment, with the CLI's data and model settings.
+pub fn config(ctx: &Context) -> anyhow::Result<Config> {
+    let mut config = Config::from_env()?;
+    config.data_dir = ctx.data_dir.clone();
+    config.model_dir = ctx.model.model_dir.clone();
+    config.models = ctx.model.model.clone();
+    config.precision = ctx.precision();
+    config.threads = ctx.threads();
+    Ok(config)
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let mut config = config(ctx)?;
+    config.port = args.port;
+    config.collection = args.collection;
+    let tokens = config.tokens()?;
+    let store = config.store().await?;
+    let engine = match config.engine().await {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            eprintln!("warning: POST /query will answer 503 until an index exists: {e}");
+            None
+        }
+    };
+    let app = App {
+        store,
+        tokens,
+        engine,
+    };
+    eprintln!(
+        "serving on http://127.0.0.1:{} (store: {}; docs: /docs)",
+        config.port,
+        app.store.kind()
+    );
+    serve(finish(all_routes(), app), config.port)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}
