@@ -37,3 +37,54 @@ pub fn available(path: &Path, what: &str) -> bool {
     eprintln!("SKIPPED: {message}");
     false
 }
+
+/// A throwaway PostgreSQL database, dropped when this value is. The server is
+/// `$RAG_TEST_DATABASE_URL` (default: the local trust-auth server); created with `psql`.
+pub struct ScratchDb {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl ScratchDb {
+    /// `None` (test skipped) when no server answers, except under CI where that fails.
+    pub fn create(label: &str) -> Option<ScratchDb> {
+        let admin = std::env::var("RAG_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("rag_test_{label}_{}_{stamp}", std::process::id());
+        let ok = psql(&admin, &format!("CREATE DATABASE {name}"));
+        if !ok {
+            let message = format!("no PostgreSQL answering at {admin}");
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message}: required under CI");
+            }
+            eprintln!("SKIPPED: {message}");
+            return None;
+        }
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Some(ScratchDb {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) -> bool {
+    std::process::Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

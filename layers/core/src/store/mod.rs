@@ -3,6 +3,9 @@
 
 mod postgres;
 mod sqlite;
+#[cfg(test)]
+#[path = "../../../../tests/support/mod.rs"]
+mod test_support;
 
 use serde::{Deserialize, Serialize};
 

@@ -273,57 +273,18 @@ impl Store for PostgresStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support as support;
     use super::*;
-
-    /// A throwaway database on the test server (`RAG_TEST_DATABASE_URL`, default the local
-    /// trust-auth server), dropped afterwards; `None` (skip) when no server answers, except
-    /// under CI where that is a failure.
-    async fn scratch_database() -> Option<(String, String)> {
-        let admin = std::env::var("RAG_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let connected = tokio_postgres::connect(&admin, NoTls).await;
-        let (client, conn) = match connected {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(
-                    !std::env::var("CI").is_ok_and(|v| v == "true"),
-                    "PostgreSQL required under CI: {e}"
-                );
-                eprintln!("SKIPPED: no PostgreSQL at {admin}: {e}");
-                return None;
-            }
-        };
-        tokio::spawn(conn);
-        let name = format!("rag_test_{}_{}", std::process::id(), now_ms());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Some((format!("{base}/{name}"), admin))
-    }
-
-    async fn drop_database(admin: &str, url: &str) {
-        let name = url.rsplit('/').next().unwrap_or_default();
-        if let Ok((client, conn)) = tokio_postgres::connect(admin, NoTls).await {
-            tokio::spawn(conn);
-            let _ = client
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-        }
-    }
 
     #[tokio::test]
     async fn conformance() {
-        let Some((url, admin)) = scratch_database().await else {
+        let Some(db) = support::ScratchDb::create("store") else {
             return;
         };
-        let store = PostgresStore::connect(&url).await.expect("connect");
+        let store = PostgresStore::connect(&db.url).await.expect("connect");
         super::super::conformance::run(&store).await;
         // Connecting again finds the schema in place and keeps the data.
-        let again = PostgresStore::connect(&url).await.expect("reconnect");
+        let again = PostgresStore::connect(&db.url).await.expect("reconnect");
         assert_eq!(again.count_queries().await.expect("count"), 6);
-        drop((store, again));
-        drop_database(&admin, &url).await;
     }
 }

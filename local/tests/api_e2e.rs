@@ -1,0 +1,433 @@
+//! The whole service over real HTTP: `rag serve` with the real model on the sample PDF, against
+//! PostgreSQL and against the embedded store — login, questions, history isolation,
+//! deactivation, token forgeries and bad requests.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+const SECRET: &str = "e2e-secret-of-at-least-thirty-two-bytes";
+
+/// A running `rag serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rag(data: &Path, database_url: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rag"));
+    cmd.arg("--data-dir")
+        .arg(data)
+        .env("RAG_MODEL_DIR", support::model_dir())
+        .env("JWT_SECRET", SECRET)
+        .env_remove("DATABASE_URL")
+        .current_dir(support::repo_root());
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Ingests the sample, creates admin/alice/bob, starts the server and waits for /health.
+pub fn start(database_url: Option<&str>) -> Option<Server> {
+    if !support::available(&support::model_dir().join("use-m3"), "model files") {
+        return None;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let sample = support::repo_root().join("data/pdf/procedures-support-it.pdf");
+    let ok = |c: &mut Command| {
+        let out = c.output().expect("run rag");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(rag(data.path(), database_url).arg("ingest").arg(&sample));
+    for (user, admin) in [("admin", true), ("alice", false), ("bob", false)] {
+        let mut c = rag(data.path(), database_url);
+        c.args([
+            "user",
+            "add",
+            user,
+            "--password",
+            &format!("{user}-password"),
+        ]);
+        if admin {
+            c.arg("--admin");
+        }
+        ok(&mut c);
+    }
+    let port = free_port();
+    let child = rag(data.path(), database_url)
+        .args(["serve", "--port", &port.to_string()])
+        .env("JWT_TTL_SECS", "600")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rag serve");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _data: data,
+    };
+    let client = Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client
+            .get(format!("{}/health", server.base))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Some(server);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("rag serve did not become healthy");
+}
+
+fn login(client: &Client, base: &str, user: &str, password: &str) -> (StatusCode, Value) {
+    let r = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .expect("login");
+    (r.status(), r.json().unwrap_or(Value::Null))
+}
+
+fn token(client: &Client, base: &str, user: &str) -> String {
+    let (status, body) = login(client, base, user, &format!("{user}-password"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().expect("token").to_string()
+}
+
+fn ask(client: &Client, base: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let r = client
+        .post(format!("{base}/query"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .expect("query");
+    (r.status(), r.json().unwrap_or(Value::Null))
+}
+
+fn history(client: &Client, base: &str, token: &str, query: &str) -> (StatusCode, Value) {
+    let r = client
+        .get(format!("{base}/history{query}"))
+        .bearer_auth(token)
+        .send()
+        .expect("history");
+    (r.status(), r.json().unwrap_or(Value::Null))
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+fn forged(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode")
+}
+
+fn scenario(server: &Server, expected_store: &str) {
+    let client = Client::new();
+    let base = server.base.as_str();
+
+    let health: Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .expect("health")
+        .json()
+        .expect("json");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["store"], expected_store);
+    assert!(health["index_version"].is_string());
+
+    // Login: wrong password and unknown user answer the same.
+    let (s1, b1) = login(&client, base, "alice", "not-her-password");
+    let (s2, b2) = login(&client, base, "mallory", "whatever-password");
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(b1, b2);
+    let alice = token(&client, base, "alice");
+    let bob = token(&client, base, "bob");
+    let admin = token(&client, base, "admin");
+
+    // Ask, then find it in history.
+    let (status, a) = ask(
+        &client,
+        base,
+        &alice,
+        json!({"question": "Comment réinitialiser mon mot de passe ?", "top_k": 3}),
+    );
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert!(a["query_id"].as_i64().is_some());
+    assert_eq!(a["sources"][0]["page"], 1);
+    assert!(a["sources"].as_array().is_some_and(|s| s.len() <= 3));
+    assert!(a["latency_ms"].as_f64().is_some_and(|l| l > 0.0));
+    assert_eq!(a["index_version"], health["index_version"]);
+    let (status, h) = history(&client, base, &alice, "");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h["items"][0]["query_id"], a["query_id"]);
+    assert_eq!(
+        h["items"][0]["question"],
+        "Comment réinitialiser mon mot de passe ?"
+    );
+    assert_eq!(h["items"][0]["answer"], a["answer"]);
+    assert!(
+        h["items"][0]["created_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    // Pagination: newest first, cursor continues.
+    for q in [
+        "Comment configurer le VPN ?",
+        "Que faire en cas de rançongiciel ?",
+    ] {
+        assert_eq!(
+            ask(&client, base, &alice, json!({"question": q})).0,
+            StatusCode::OK
+        );
+    }
+    let (_, p1) = history(&client, base, &alice, "?limit=2");
+    assert_eq!(p1["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        p1["items"][0]["question"],
+        "Que faire en cas de rançongiciel ?"
+    );
+    let cursor = p1["next_cursor"].as_str().expect("cursor").to_string();
+    let (_, p2) = history(&client, base, &alice, &format!("?limit=2&cursor={cursor}"));
+    assert_eq!(p2["items"].as_array().map(Vec::len), Some(1));
+    assert!(p2["next_cursor"].is_null());
+
+    // Another user's history is invisible; only an admin may ask for it.
+    let (_, hb) = history(&client, base, &bob, "");
+    assert_eq!(hb["items"].as_array().map(Vec::len), Some(0));
+    let (status, body) = history(&client, base, &bob, "?user=alice");
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "admin_required")
+    );
+    let (status, body) = history(&client, base, &admin, "?user=alice");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(3));
+
+    // Deactivation: bob's live token stops working at once, and he cannot log in.
+    let r = client
+        .patch(format!("{base}/admin/users/bob"))
+        .bearer_auth(&admin)
+        .json(&json!({"active": false}))
+        .send()
+        .expect("patch");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, body) = ask(&client, base, &bob, json!({"question": "VPN ?"}));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "deactivated")
+    );
+    assert_eq!(
+        login(&client, base, "bob", "bob-password").0,
+        StatusCode::FORBIDDEN
+    );
+    let r = client
+        .patch(format!("{base}/admin/users/bob"))
+        .bearer_auth(&alice)
+        .json(&json!({"active": true}))
+        .send()
+        .expect("patch");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "non-admin cannot reactivate"
+    );
+
+    // Admin creates an account.
+    let r = client
+        .post(format!("{base}/admin/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "carol", "password": "carol-password"}))
+        .send()
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = client
+        .post(format!("{base}/admin/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "carol", "password": "carol-password"}))
+        .send()
+        .expect("create again");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    token(&client, base, "carol");
+
+    // Forged tokens.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims =
+        |iat: u64, exp: u64| json!({"sub": "alice", "role": "user", "iat": iat, "exp": exp});
+    let expired = forged(claims(now - 7200, now - 3600), SECRET);
+    let wrong_key = forged(
+        claims(now, now + 600),
+        "another-secret-of-thirty-two-bytes!!",
+    );
+    let mut parts: Vec<String> = alice.split('.').map(String::from).collect();
+    parts[1] = forged(
+        json!({"sub": "admin", "role": "admin", "iat": now, "exp": now + 600}),
+        "x",
+    )
+    .split('.')
+    .nth(1)
+    .unwrap_or_default()
+    .to_string();
+    let tampered = parts.join(".");
+    let alg_none = format!(
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+        alice.split('.').nth(1).unwrap_or_default()
+    );
+    for bad in [
+        &expired,
+        &wrong_key,
+        &tampered,
+        &alg_none,
+        &"not.a.jwt".to_string(),
+    ] {
+        let (status, body) = ask(&client, base, bad, json!({"question": "VPN ?"}));
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid_token"),
+            "{bad}"
+        );
+    }
+    let r = client
+        .post(format!("{base}/query"))
+        .json(&json!({"question": "VPN"}))
+        .send()
+        .expect("no token");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Bad requests.
+    let raw = |body: String| {
+        let r = client
+            .post(format!("{base}/query"))
+            .bearer_auth(&alice)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .expect("raw");
+        let status = r.status();
+        (status, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = raw("{\"question\": ".into());
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    let (status, _) = raw("{\"top_k\": 3}".into());
+    assert_eq!(status, StatusCode::BAD_REQUEST, "missing field");
+    let (status, body) = raw(format!("{{\"question\": \"{}\"}}", "a".repeat(200_000)));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+    );
+    let (status, body) = ask(&client, base, &alice, json!({"question": "   "}));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "empty_question")
+    );
+    let (status, body) = ask(&client, base, &alice, json!({"question": "é".repeat(1001)}));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "question_too_long")
+    );
+    let (status, _) = ask(
+        &client,
+        base,
+        &alice,
+        json!({"question": "VPN", "top_k": 0}),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = history(&client, base, &alice, "?cursor=abc");
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_cursor")
+    );
+    let r = client.get(format!("{base}/nowhere")).send().expect("404");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Nothing was lost: alice's three questions, none of the refused ones.
+    let (_, all) = history(&client, base, &admin, "?user=alice&limit=100");
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(3));
+
+    // The API describes itself.
+    let spec: Value = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .expect("spec")
+        .json()
+        .expect("json");
+    for path in [
+        "/auth/login",
+        "/query",
+        "/history",
+        "/health",
+        "/admin/users",
+    ] {
+        assert!(
+            spec["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    let docs = client
+        .get(format!("{base}/docs"))
+        .send()
+        .expect("docs")
+        .text()
+        .expect("html");
+    assert!(docs.contains("openapi.json"));
+}
+
+#[test]
+fn service_over_http_with_the_embedded_store() {
+    let Some(server) = start(None) else { return };
+    scenario(&server, "embedded");
+}
+
+#[test]
+fn service_over_http_with_postgresql() {
+    let Some(db) = support::ScratchDb::create("e2e") else {
+        return;
+    };
+    let Some(server) = start(Some(&db.url)) else {
+        return;
+    };
+    scenario(&server, "postgres");
+}
