@@ -78,11 +78,49 @@ pub fn init_logging() {
     }
 }
 
+/// REST API (v1) events carry the stage in the path ("/prod/query"); routes do not.
+fn strip_stage(mut request: lambda_http::Request) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage else { return request };
+    let prefix = format!("/{stage}");
+    let path = request.uri().path();
+    if let Some(rest) = path
+        .strip_prefix(&prefix)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    {
+        let rest = if rest.is_empty() { "/" } else { rest };
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{rest}{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Handles one Lambda HTTP event (API Gateway v2, REST v1 or ALB) with the router.
+pub async fn handle_event(
+    router: Router,
+    request: lambda_http::Request,
+) -> Result<axum::response::Response, std::convert::Infallible> {
+    use tower::ServiceExt;
+    router.oneshot(strip_stage(request)).await
+}
+
 /// Serves the router: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set, otherwise HTTP
 /// on `0.0.0.0:port` until SIGTERM or Ctrl-C.
 pub async fn serve(router: Router, port: u16) -> Result<(), lambda_http::Error> {
     if in_lambda() {
-        return lambda_http::run(router).await;
+        let handler = lambda_http::service_fn(move |request| handle_event(router.clone(), request));
+        return lambda_http::run(handler).await;
     }
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(port, "listening");
