@@ -2,112 +2,15 @@
 //! PostgreSQL and against the embedded store — login, questions, history isolation,
 //! deactivation, token forgeries and bad requests.
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
+mod common;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{SECRET, Server, start, support};
 
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-
-const SECRET: &str = "e2e-secret-of-at-least-thirty-two-bytes";
-
-/// A running `rag serve`, killed on drop.
-pub struct Server {
-    child: Child,
-    pub base: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rag(data: &Path, database_url: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rag"));
-    cmd.arg("--data-dir")
-        .arg(data)
-        .env("RAG_MODEL_DIR", support::model_dir())
-        .env("JWT_SECRET", SECRET)
-        .env_remove("DATABASE_URL")
-        .current_dir(support::repo_root());
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    cmd
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// Ingests the sample, creates admin/alice/bob, starts the server and waits for /health.
-pub fn start(database_url: Option<&str>) -> Option<Server> {
-    if !support::available(&support::model_dir().join("use-m3"), "model files") {
-        return None;
-    }
-    let data = tempfile::tempdir().expect("tempdir");
-    let sample = support::repo_root().join("data/pdf/procedures-support-it.pdf");
-    let ok = |c: &mut Command| {
-        let out = c.output().expect("run rag");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    ok(rag(data.path(), database_url).arg("ingest").arg(&sample));
-    for (user, admin) in [("admin", true), ("alice", false), ("bob", false)] {
-        let mut c = rag(data.path(), database_url);
-        c.args([
-            "user",
-            "add",
-            user,
-            "--password",
-            &format!("{user}-password"),
-        ]);
-        if admin {
-            c.arg("--admin");
-        }
-        ok(&mut c);
-    }
-    let port = free_port();
-    let child = rag(data.path(), database_url)
-        .args(["serve", "--port", &port.to_string()])
-        .env("JWT_TTL_SECS", "600")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rag serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _data: data,
-    };
-    let client = Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client
-            .get(format!("{}/health", server.base))
-            .send()
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Some(server);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("rag serve did not become healthy");
-}
 
 fn login(client: &Client, base: &str, user: &str, password: &str) -> (StatusCode, Value) {
     let r = client
