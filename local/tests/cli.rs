@@ -177,6 +177,29 @@ fn search_writes_one_line_per_question_with_the_expected_pages() {
 }
 
 #[test]
+fn the_server_refuses_to_start_without_a_strong_jwt_secret() {
+    let Some(rag) = Rag::new() else { return };
+    for secret in [None, Some("too-short")] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rag"));
+        cmd.arg("--data-dir")
+            .arg(rag.data.path())
+            .args(["serve", "--port", "0"]);
+        match secret {
+            Some(s) => cmd.env("JWT_SECRET", s),
+            None => cmd.env_remove("JWT_SECRET"),
+        };
+        let out = cmd.output().expect("run rag serve");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("JWT_SECRET is missing or shorter than 32 bytes"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn ingesting_the_same_pdf_twice_keeps_the_same_version() {
     let Some(rag) = Rag::new() else { return };
     rag.ok(&["ingest", &sample()]);

@@ -359,6 +359,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unknown_users_take_as_long_as_wrong_passwords() {
+        let (_d, store) = store();
+        let tokens = Tokens::new(SECRET, 60).expect("tokens");
+        create_user(&store, "alice", "correct horse", Role::User)
+            .await
+            .expect("create");
+        let median = |user: &'static str| {
+            let store = &store;
+            let tokens = &tokens;
+            async move {
+                let mut times = Vec::new();
+                for _ in 0..5 {
+                    let t = std::time::Instant::now();
+                    let _ = login(store, tokens, user, "wrong password").await;
+                    times.push(t.elapsed());
+                }
+                times.sort();
+                times[2]
+            }
+        };
+        let wrong = median("alice").await;
+        let unknown = median("nobody").await;
+        // Without the decoy hash an unknown user is answered ~1000x faster.
+        assert!(
+            unknown * 3 > wrong,
+            "unknown {unknown:?} vs wrong password {wrong:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn first_admin_is_created_once() {
         let (_d, store) = store();
         assert!(
