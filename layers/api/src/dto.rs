@@ -85,14 +85,14 @@ pub struct HistoryItem {
 }
 
 impl From<QueryRecord> for HistoryItem {
-    fn from(q: QueryRecord) -> Self {
+    fn from(r: QueryRecord) -> Self {
         HistoryItem {
-            query_id: q.id,
-            question: q.question,
-            answer: q.answer,
-            sources: q.sources.into_iter().map(SourceDto::from).collect(),
-            latency_ms: q.latency_ms,
-            created_at: rfc3339(q.created_at),
+            query_id: r.id,
+            question: r.query.question,
+            answer: r.query.answer,
+            sources: r.query.sources.into_iter().map(SourceDto::from).collect(),
+            latency_ms: r.query.latency_ms,
+            created_at: rfc3339(r.created_at),
         }
     }
 }

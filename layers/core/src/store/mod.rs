@@ -71,7 +71,7 @@ pub struct NewUser {
 }
 
 /// A question to record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewQuery {
     pub user_id: i64,
     pub question: String,
@@ -83,20 +83,13 @@ pub struct NewQuery {
     pub index_version: String,
 }
 
-/// A recorded question.
+/// A recorded question: what was recorded, with its id and time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryRecord {
     pub id: i64,
-    pub user_id: i64,
-    pub question: String,
-    pub answer: String,
-    pub sources: Vec<Source>,
-    pub best_score: f32,
-    pub grounded: bool,
-    pub latency_ms: f64,
-    pub index_version: String,
     /// Unix epoch milliseconds.
     pub created_at: i64,
+    pub query: NewQuery,
 }
 
 /// Accounts.
@@ -231,17 +224,16 @@ pub(crate) mod conformance {
 
         let page1 = store.history(alice.id, 3, None).await.expect("history");
         assert_eq!(page1.len(), 3);
-        assert!(page1.iter().all(|q| q.user_id == alice.id));
-        assert_eq!(page1[0].question, "question 4 — réseau?");
+        assert!(page1.iter().all(|q| q.query.user_id == alice.id));
+        assert_eq!(page1[0].query, query(alice.id, 4), "stored as recorded");
         assert!(page1.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-        assert_eq!(page1[0].sources, query(alice.id, 4).sources);
-        assert!(page1[0].grounded && !page1[1].grounded);
+        assert!(page1[0].query.grounded && !page1[1].query.grounded);
         let page2 = store
             .history(alice.id, 3, Some(page1[2].id))
             .await
             .expect("history");
         assert_eq!(page2.len(), 2);
-        assert_eq!(page2[1].question, "question 0 — réseau?");
+        assert_eq!(page2[1].query.question, "question 0 — réseau?");
         assert!(
             store
                 .history(bob.id, 10, None)

@@ -233,16 +233,18 @@ impl QueryStore for PostgresStore {
                 let sources: tokio_postgres::types::Json<serde_json::Value> = r.get(4);
                 Ok(QueryRecord {
                     id: r.get(0),
-                    user_id: r.get(1),
-                    question: r.get(2),
-                    answer: r.get(3),
-                    sources: serde_json::from_value(sources.0)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                    best_score: r.get(5),
-                    grounded: r.get(6),
-                    latency_ms: r.get(7),
-                    index_version: r.get(8),
                     created_at: r.get(9),
+                    query: NewQuery {
+                        user_id: r.get(1),
+                        question: r.get(2),
+                        answer: r.get(3),
+                        sources: serde_json::from_value(sources.0)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        best_score: r.get(5),
+                        grounded: r.get(6),
+                        latency_ms: r.get(7),
+                        index_version: r.get(8),
+                    },
                 })
             })
             .collect()

@@ -268,16 +268,18 @@ impl QueryStore for SqliteStore {
                 let r = r.map_err(err)?;
                 Ok(QueryRecord {
                     id: r.0,
-                    user_id: r.1,
-                    question: r.2,
-                    answer: r.3,
-                    sources: serde_json::from_str(&r.4)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                    best_score: r.5 as f32,
-                    grounded: r.6,
-                    latency_ms: r.7,
-                    index_version: r.8,
                     created_at: r.9,
+                    query: NewQuery {
+                        user_id: r.1,
+                        question: r.2,
+                        answer: r.3,
+                        sources: serde_json::from_str(&r.4)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        best_score: r.5 as f32,
+                        grounded: r.6,
+                        latency_ms: r.7,
+                        index_version: r.8,
+                    },
                 })
             })
             .collect()
