@@ -4,12 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rag_core::accounts::{self, DEFAULT_TTL_SECS, Tokens};
-use rag_core::collection::{self, DEFAULT_COLLECTION};
+use rag_core::collection::DEFAULT_COLLECTION;
 use rag_core::embed::{Precision, load_models};
+use rag_core::live::LiveIndex;
 use rag_core::objects::DirStore;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
-
-use crate::state::Engine;
 
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +39,8 @@ pub struct Config {
     pub jwt_ttl_secs: u64,
     pub port: u16,
     pub collection: String,
+    /// How often a warm process checks for a newer index version.
+    pub index_refresh_secs: u64,
     /// First administrator, created when the store has no account.
     pub admin: Option<(String, String)>,
 }
@@ -80,6 +81,7 @@ impl Config {
             jwt_ttl_secs: parsed("JWT_TTL_SECS", DEFAULT_TTL_SECS)?,
             port: parsed("PORT", 8000)?,
             collection: var("RAG_COLLECTION").unwrap_or_else(|| DEFAULT_COLLECTION.into()),
+            index_refresh_secs: parsed("INDEX_REFRESH_SECS", 30)?,
             admin: var("RAG_ADMIN_USERNAME").zip(var("RAG_ADMIN_PASSWORD")),
         })
     }
@@ -109,19 +111,10 @@ impl Config {
             .map_err(|_| ConfigError::Secret)
     }
 
-    /// Loads the models and the collection's current index (once per process).
-    pub async fn engine(&self) -> Result<Arc<Engine>, ConfigError> {
-        let objects = DirStore::new(&self.data_dir);
-        let index = collection::load_current(&objects, &self.collection)
-            .await
-            .map_err(|e| ConfigError::Engine(e.to_string()))?
-            .ok_or_else(|| {
-                ConfigError::Engine(format!(
-                    "collection {:?} has no index under {}: run `rag ingest` first",
-                    self.collection,
-                    self.data_dir.display()
-                ))
-            })?;
+    /// Loads the models once and the collection's current index (the cold start); the index
+    /// is then refreshed while the process lives. A collection not yet published, or an
+    /// unreachable store, leaves the process up, answering 503 until an index loads.
+    pub async fn engine(&self) -> Result<Arc<LiveIndex>, ConfigError> {
         let (dir, names, precision, threads) = (
             self.model_dir.clone(),
             self.models.clone(),
@@ -133,6 +126,15 @@ impl Config {
                 .await
                 .map_err(|e| ConfigError::Engine(e.to_string()))?
                 .map_err(|e| ConfigError::Engine(e.to_string()))?;
-        Ok(Arc::new(Engine { index, models }))
+        let live = Arc::new(LiveIndex::new(
+            models,
+            Arc::new(DirStore::new(&self.data_dir)),
+            &self.collection,
+            std::time::Duration::from_secs(self.index_refresh_secs),
+        ));
+        if live.refresh().await.is_none() {
+            tracing::warn!(collection = %self.collection, failure = ?live.last_failure(), "no index loaded yet");
+        }
+        Ok(live)
     }
 }

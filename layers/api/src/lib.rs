@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use config::{Config, ConfigError};
-pub use state::{App, Engine};
+pub use state::App;
 
 use crate::error::ApiError;
 

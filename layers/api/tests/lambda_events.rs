@@ -9,11 +9,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use http_body_util::BodyExt;
-use rag_api::{App, Engine, finish, routes};
+use rag_api::{App, finish, routes};
 use rag_core::accounts::{self, Tokens};
+use std::time::Duration;
+
 use rag_core::chunk::ChunkParams;
+use rag_core::collection;
 use rag_core::embed::{Precision, load_models};
 use rag_core::ingest::{self, Document};
+use rag_core::live::LiveIndex;
+use rag_core::objects::DirStore;
 use rag_core::store::{Role, SqliteStore, Store};
 use serde_json::{Value, json};
 
@@ -153,7 +158,18 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             &mut |_| {},
         )
         .expect("ingest");
-        Some(Arc::new(Engine { index, models }))
+        let objects = Arc::new(DirStore::new(dir.path()));
+        collection::publish(objects.as_ref(), &index)
+            .await
+            .expect("publish");
+        let live = Arc::new(LiveIndex::new(
+            models,
+            objects,
+            "default",
+            Duration::from_secs(30),
+        ));
+        assert!(live.refresh().await.is_some());
+        Some(live)
     } else {
         None
     };

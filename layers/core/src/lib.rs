@@ -15,6 +15,7 @@ pub mod embed;
 pub mod eval;
 pub mod index;
 pub mod ingest;
+pub mod live;
 pub mod objects;
 pub mod pdf;
 pub mod query;

@@ -30,13 +30,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     config.collection = args.collection;
     let tokens = config.tokens()?;
     let store = config.store().await?;
-    let engine = match config.engine().await {
-        Ok(engine) => Some(engine),
-        Err(e) => {
-            eprintln!("warning: POST /query will answer 503 until an index exists: {e}");
-            None
-        }
-    };
+    let engine = config.engine().await?;
+    if engine.version().is_none() {
+        eprintln!(
+            "warning: no index for collection {:?} yet: POST /query answers 503 until one is published",
+            config.collection
+        );
+    }
+    let engine = Some(engine);
     let app = App {
         store,
         tokens,

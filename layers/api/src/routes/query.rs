@@ -38,13 +38,16 @@ pub async fn ask(
 ) -> Result<Json<QueryResponse>, ApiError> {
     let user = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(&headers)).await?;
     let Json(req) = body?;
-    let engine = app.engine.clone().ok_or_else(|| {
+    let unavailable = || {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "engine_unavailable",
             "no index loaded",
         )
-    })?;
+    };
+    let engine = app.engine.clone().ok_or_else(unavailable)?;
+    engine.refresh_if_due().await;
+    let index = engine.current().ok_or_else(unavailable)?;
     let options = QueryOptions {
         top_k: req.top_k.unwrap_or(DEFAULT_TOP_K),
         ..QueryOptions::default()
@@ -52,10 +55,11 @@ pub async fn ask(
     query::validate(&req.question, options.top_k)?;
     let question = req.question.trim().to_string();
     let asked = question.clone();
-    let worker = engine.clone();
-    // Embedding is CPU-bound: keep it off the async workers.
+    let (worker, searched) = (engine.clone(), index.clone());
+    // Embedding is CPU-bound: keep it off the async workers. The request keeps its snapshot of
+    // the index even if a newer version is swapped in meanwhile.
     let answer = tokio::task::spawn_blocking(move || {
-        query::ask(&worker.index, &worker.models, &asked, &options)
+        query::ask(&searched, &worker.models, &asked, &options)
     })
     .await
     .map_err(|e| {
@@ -65,7 +69,7 @@ pub async fn ask(
             e.to_string(),
         )
     })??;
-    let index_version = engine.index.version();
+    let index_version = index.version();
     let query_id = app
         .store
         .record_query(NewQuery {
