@@ -1,12 +1,13 @@
 //! What every command needs: where data and models live, and how to load them.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use rag_core::collection;
 use rag_core::embed::{Models, Precision, load_models};
 use rag_core::index::Index;
-use rag_core::objects::DirStore;
+use rag_core::objects::{self, ObjectStore};
 
 /// Embedding model selection (global flags).
 #[derive(clap::Args, Debug, Clone)]
@@ -35,16 +36,17 @@ pub struct ModelOptions {
 pub struct Context {
     pub data_dir: PathBuf,
     pub model: ModelOptions,
-    pub store: DirStore,
+    /// Indexes (and uploaded PDFs): `S3_BUCKET`, else the data directory.
+    pub objects: Arc<dyn ObjectStore>,
 }
 
 impl Context {
-    pub fn new(data_dir: PathBuf, model: ModelOptions) -> Self {
-        let store = DirStore::new(&data_dir);
+    pub async fn new(data_dir: PathBuf, model: ModelOptions) -> Self {
+        let objects = objects::from_env(&data_dir).await;
         Context {
             data_dir,
             model,
-            store,
+            objects,
         }
     }
 
@@ -72,7 +74,7 @@ impl Context {
 
     /// The current index of a collection; an error that says what to do when there is none.
     pub async fn index(&self, name: &str) -> anyhow::Result<Index> {
-        match collection::load_current(&self.store, name)
+        match collection::load_current(self.objects.as_ref(), name)
             .await
             .with_context(|| {
                 format!(

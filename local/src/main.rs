@@ -43,6 +43,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(cmd::user::Command),
+    /// List or roll back index versions.
+    #[command(subcommand)]
+    Index(cmd::index::Command),
 }
 
 #[tokio::main]
@@ -55,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let ctx = Context::new(cli.data_dir, cli.model);
+    let ctx = Context::new(cli.data_dir, cli.model).await;
     match cli.command {
         Command::Ingest(args) => cmd::ingest::run(&ctx, args).await,
         Command::Ask(args) => cmd::ask::run(&ctx, args).await,
@@ -64,5 +67,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => cmd::bench::run(&ctx, args).await,
         Command::Serve(args) => cmd::serve::run(&ctx, args).await,
         Command::User(command) => cmd::user::run(&ctx, command).await,
+        Command::Index(command) => cmd::index::run(&ctx, command).await,
     }
 }

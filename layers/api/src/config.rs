@@ -7,7 +7,7 @@ use rag_core::accounts::{self, DEFAULT_TTL_SECS, Tokens};
 use rag_core::collection::DEFAULT_COLLECTION;
 use rag_core::embed::{Precision, load_models};
 use rag_core::live::LiveIndex;
-use rag_core::objects::DirStore;
+use rag_core::objects;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
 
 /// Why the service cannot start.
@@ -128,7 +128,7 @@ impl Config {
                 .map_err(|e| ConfigError::Engine(e.to_string()))?;
         let live = Arc::new(LiveIndex::new(
             models,
-            Arc::new(DirStore::new(&self.data_dir)),
+            objects::from_env(&self.data_dir).await,
             &self.collection,
             std::time::Duration::from_secs(self.index_refresh_secs),
         ));

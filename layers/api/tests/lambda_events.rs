@@ -159,7 +159,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
         )
         .expect("ingest");
         let objects = Arc::new(DirStore::new(dir.path()));
-        collection::publish(objects.as_ref(), &index)
+        collection::publish(objects.as_ref(), &index, None)
             .await
             .expect("publish");
         let live = Arc::new(LiveIndex::new(

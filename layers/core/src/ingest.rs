@@ -78,6 +78,37 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The collection without the named documents, or `None` when none of them is indexed.
+/// Nothing is re-embedded.
+pub fn remove(previous: &Index, names: &[String]) -> Option<Index> {
+    let mut manifest = previous.manifest.clone();
+    let before = manifest.documents.len();
+    manifest.documents.retain(|d| !names.contains(&d.name));
+    if manifest.documents.len() == before {
+        return None;
+    }
+    manifest.created_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let keep: Vec<usize> = (0..previous.chunks.len())
+        .filter(|&i| !names.contains(&previous.chunks[i].document))
+        .collect();
+    let chunks = keep.iter().map(|&i| previous.chunks[i].clone()).collect();
+    let models = manifest.models.len();
+    let mut vectors = vec![Vec::with_capacity(keep.len()); models];
+    for &i in &keep {
+        for (m, v) in previous.vectors_of(i).into_iter().enumerate() {
+            vectors[m].push(v);
+        }
+    }
+    Some(Index::build(
+        manifest,
+        chunks,
+        vectors,
+        &previous.language_neutral(),
+    ))
+}
+
 /// Builds the collection's next index from the previous one (if any) and new documents.
 pub fn ingest(
     previous: Option<&Index>,

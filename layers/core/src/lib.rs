@@ -21,3 +21,4 @@ pub mod pdf;
 pub mod query;
 pub mod store;
 pub mod text;
+pub mod update;

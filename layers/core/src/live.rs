@@ -216,7 +216,10 @@ mod tests {
             &mut |_| {},
         )
         .expect("ingest");
-        collection::publish(store, &index).await.expect("publish");
+        let base = collection::load_base(store, "default").await.expect("base");
+        collection::publish(store, &index, base.tag.as_ref())
+            .await
+            .expect("publish");
         index
     }
 

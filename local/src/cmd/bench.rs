@@ -79,7 +79,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         ChunkParams::default(),
         &mut |_| {},
     )?;
-    collection::publish(&store, &index).await?;
+    collection::publish(&store, &index, None).await?;
     let index_bytes = index.to_bytes()?.len();
 
     let mut load = Vec::new();

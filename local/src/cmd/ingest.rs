@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rag_core::chunk::ChunkParams;
-use rag_core::collection::{self, DEFAULT_COLLECTION};
-use rag_core::ingest::{self, Document, Outcome, Progress};
+use rag_core::collection::DEFAULT_COLLECTION;
+use rag_core::ingest::{Document, Outcome, Progress};
+use rag_core::update::{Change, update};
 
 use crate::context::Context;
 
@@ -80,12 +81,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     }
     let documents = read_documents(&files, args.password.as_deref())?;
     let models = ctx.models()?;
-    let previous = collection::load_current(&ctx.store, &args.collection)
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("warning: the current index cannot be read ({e}); building a new one");
-            None
-        });
 
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -108,19 +103,25 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             bar.set_position(done as u64);
         }
     };
-    let (index, report) = ingest::ingest(
-        previous.as_ref(),
+    let params = ChunkParams {
+        max_tokens: args.chunk_tokens,
+        overlap_tokens: args.overlap_tokens,
+        ..ChunkParams::default()
+    };
+    let updated = update(
+        ctx.objects.as_ref(),
         &args.collection,
         &models,
-        documents,
-        ChunkParams {
-            max_tokens: args.chunk_tokens,
-            overlap_tokens: args.overlap_tokens,
-            ..ChunkParams::default()
-        },
+        &Change::Add(documents),
+        params,
         &mut on_progress,
-    )?;
+    )
+    .await
+    .context("the collection is unchanged (if its current version is damaged: `rag index list` and `rag index rollback VERSION`)")?;
     bar.finish_and_clear();
+    let Some(report) = updated.report else {
+        bail!("no report from an ingest");
+    };
 
     let mut indexed = 0;
     for d in &report.documents {
@@ -151,17 +152,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     {
         bail!("no document could be ingested; the collection is unchanged");
     }
-    // Only a run that indexed something publishes; otherwise CURRENT already names this content.
-    let version = if indexed > 0 {
-        collection::publish(&ctx.store, &index).await?
-    } else {
-        index.version()
-    };
     println!(
-        "collection {} version {version}: {} documents, {} chunks",
+        "collection {} version {}: {} documents, {} chunks",
         args.collection,
-        index.manifest.documents.len(),
-        index.chunks.len()
+        updated.version.unwrap_or_default(),
+        updated.documents,
+        updated.chunks
     );
     Ok(())
 }

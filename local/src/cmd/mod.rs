@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod bench;
 pub mod eval;
+pub mod index;
 pub mod ingest;
 pub mod search;
 pub mod serve;

@@ -162,6 +162,11 @@ impl DenseIndex {
         all
     }
 
+    /// Whether scores are left raw across languages.
+    pub fn language_neutral(&self) -> bool {
+        !self.standardize
+    }
+
     /// Every chunk's vector, by chunk number; `None` if the graphs do not cover `chunks` exactly.
     pub fn vectors(&self, chunks: usize) -> Option<Vec<Vec<f32>>> {
         let mut out = vec![Vec::new(); chunks];

@@ -168,6 +168,14 @@ impl Index {
         self.manifest.version()
     }
 
+    /// Per model, whether its scores are left raw across languages (see [`DenseIndex`]).
+    pub fn language_neutral(&self) -> Vec<bool> {
+        self.dense
+            .iter()
+            .map(DenseIndex::language_neutral)
+            .collect()
+    }
+
     /// A chunk's vectors, one per model.
     pub fn vectors_of(&self, chunk: usize) -> Vec<Vec<f32>> {
         self.vectors.iter().map(|m| m[chunk].clone()).collect()

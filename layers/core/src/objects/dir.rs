@@ -2,18 +2,33 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::{ObjectError, ObjectStore, check_key};
+use sha2::{Digest, Sha256};
+
+use super::{ObjectError, ObjectStore, Tag, check_key};
 
 /// Objects as files under a root directory; writes go to a temporary file renamed into place.
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    /// Serialises conditional writes within the process.
+    conditional: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn tag_of(bytes: &[u8]) -> Tag {
+    Tag(Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 impl DirStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DirStore { root: root.into() }
+        DirStore {
+            root: root.into(),
+            conditional: Arc::new(tokio::sync::Mutex::new(())),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -98,6 +113,31 @@ impl ObjectStore for DirStore {
             Err(e) => Err(io_err(key, e)),
         }
     }
+
+    async fn get_tagged(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, ObjectError> {
+        match self.get(key).await {
+            Ok(bytes) => {
+                let tag = tag_of(&bytes);
+                Ok(Some((bytes, tag)))
+            }
+            Err(ObjectError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Tag>,
+    ) -> Result<(), ObjectError> {
+        let _guard = self.conditional.lock().await;
+        let now = self.get_tagged(key).await?.map(|(_, t)| t);
+        if now.as_ref() != expected {
+            return Err(ObjectError::PreconditionFailed(key.to_string()));
+        }
+        self.put(key, bytes).await
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +174,31 @@ mod tests {
             store.get("docs/a.pdf").await,
             Err(ObjectError::NotFound(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn conditional_writes_detect_a_concurrent_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path());
+        store.put_if("CURRENT", b"v1", None).await.expect("create");
+        assert!(matches!(
+            store.put_if("CURRENT", b"v1b", None).await,
+            Err(ObjectError::PreconditionFailed(_))
+        ));
+        let (_, tag) = store
+            .get_tagged("CURRENT")
+            .await
+            .expect("get")
+            .expect("exists");
+        store
+            .put_if("CURRENT", b"v2", Some(&tag))
+            .await
+            .expect("first writer");
+        assert!(matches!(
+            store.put_if("CURRENT", b"v3", Some(&tag)).await,
+            Err(ObjectError::PreconditionFailed(_))
+        ));
+        assert_eq!(store.get("CURRENT").await.expect("get"), b"v2");
     }
 
     #[tokio::test]

@@ -4,8 +4,10 @@
 //! `indexes/<collection>/CURRENT`.
 
 mod dir;
+mod s3;
 
 pub use dir::DirStore;
+pub use s3::S3Store;
 
 /// Why an object operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -14,9 +16,15 @@ pub enum ObjectError {
     NotFound(String),
     #[error("invalid object key {0:?}")]
     InvalidKey(String),
+    #[error("object {0} changed since it was read (another writer won)")]
+    PreconditionFailed(String),
     #[error("object store unavailable: {0}")]
     Unavailable(String),
 }
+
+/// An object's version tag (an S3 ETag, or a content hash), for conditional writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag(pub String);
 
 /// A flat key → bytes store.
 #[async_trait::async_trait]
@@ -27,6 +35,28 @@ pub trait ObjectStore: Send + Sync {
     /// Keys under a prefix, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError>;
     async fn delete(&self, key: &str) -> Result<(), ObjectError>;
+    /// The object and its tag, or `None` when it does not exist.
+    async fn get_tagged(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, ObjectError>;
+    /// Writes only if the object still has tag `expected` (`None`: only if it does not exist),
+    /// so that of two writers that read the same state, one fails with `PreconditionFailed`.
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Tag>,
+    ) -> Result<(), ObjectError>;
+}
+
+/// The configured store: the bucket named by `S3_BUCKET` (endpoint and credentials from the
+/// standard AWS chain), else the local directory `data_dir`.
+pub async fn from_env(data_dir: &std::path::Path) -> std::sync::Arc<dyn ObjectStore> {
+    match std::env::var("S3_BUCKET")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    {
+        Some(bucket) => std::sync::Arc::new(S3Store::from_env(bucket.trim()).await),
+        None => std::sync::Arc::new(DirStore::new(data_dir)),
+    }
 }
 
 /// Refuses keys that could escape a directory or are not in the bucket layout.

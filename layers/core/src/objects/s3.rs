@@ -1,0 +1,380 @@
+//! The S3 object store (aws-sdk-s3): AWS S3, MinIO and other S3-compatible servers. Endpoint,
+//! region and credentials come from the standard AWS chain (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! `AWS_ACCESS_KEY_ID`, …); a custom endpoint switches to path-style addressing.
+
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+
+use super::{ObjectError, ObjectStore, Tag, check_key};
+
+/// Objects above this size are uploaded in parts.
+const MULTIPART_THRESHOLD: usize = 16 * 1024 * 1024;
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// A bucket.
+#[derive(Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+}
+
+fn unavailable<E: std::error::Error + 'static>(key: &str, e: &SdkError<E>) -> ObjectError {
+    ObjectError::Unavailable(format!(
+        "{key}: {}",
+        aws_sdk_s3::error::DisplayErrorContext(e)
+    ))
+}
+
+/// Maps an SDK error: 404-style codes to `NotFound`, failed preconditions to
+/// `PreconditionFailed`, the rest to `Unavailable`.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    key: &str,
+    e: SdkError<E>,
+) -> ObjectError {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_default();
+    match (status, code) {
+        (Some(404), _) | (_, "NoSuchKey" | "NotFound") => ObjectError::NotFound(key.to_string()),
+        (Some(412), _) | (_, "PreconditionFailed" | "ConditionalRequestConflict") => {
+            ObjectError::PreconditionFailed(key.to_string())
+        }
+        _ => unavailable(key, &e),
+    }
+}
+
+impl S3Store {
+    /// A client from the standard AWS configuration chain (us-east-1 when no region is set).
+    pub async fn from_env(bucket: &str) -> S3Store {
+        let region = RegionProviderChain::default_provider().or_else("us-east-1");
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .load()
+            .await;
+        let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(custom_endpoint)
+            .build();
+        S3Store {
+            client: Client::from_conf(config),
+            bucket: bucket.to_string(),
+        }
+    }
+
+    /// A client for an explicit endpoint and static credentials (local S3-compatible servers).
+    pub fn with_endpoint(
+        bucket: &str,
+        endpoint: &str,
+        access_key: &str,
+        secret_key: &str,
+    ) -> S3Store {
+        let credentials =
+            aws_sdk_s3::config::Credentials::new(access_key, secret_key, None, None, "static");
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            .build();
+        S3Store {
+            client: Client::from_conf(config),
+            bucket: bucket.to_string(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Creates the bucket when it does not exist (local stacks; production buckets are made by
+    /// the deployment).
+    pub async fn ensure_bucket(&self) -> Result<(), ObjectError> {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| classify(&self.bucket, e))?;
+        Ok(())
+    }
+
+    async fn put_multipart(&self, key: &str, bytes: &[u8]) -> Result<(), ObjectError> {
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(key, e))?;
+        let id = upload.upload_id().unwrap_or_default().to_string();
+        let mut parts = Vec::new();
+        for (n, chunk) in bytes.chunks(PART_SIZE).enumerate() {
+            let number = n as i32 + 1;
+            let part = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&id)
+                .part_number(number)
+                .body(ByteStream::from(chunk.to_vec()))
+                .send()
+                .await;
+            match part {
+                Ok(p) => parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(p.e_tag().map(str::to_string))
+                        .build(),
+                ),
+                Err(e) => {
+                    // Leave no half-uploaded object behind.
+                    let _ = self
+                        .client
+                        .abort_multipart_upload()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(&id)
+                        .send()
+                        .await;
+                    return Err(classify(key, e));
+                }
+            }
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(&id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(key, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for S3Store {
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
+        self.get_tagged(key)
+            .await?
+            .map(|(bytes, _)| bytes)
+            .ok_or_else(|| ObjectError::NotFound(key.to_string()))
+    }
+
+    async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), ObjectError> {
+        check_key(key)?;
+        if bytes.len() > MULTIPART_THRESHOLD {
+            return self.put_multipart(key, bytes).await;
+        }
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(key, e))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(prefix, e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        check_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(key, e))?;
+        Ok(())
+    }
+
+    async fn get_tagged(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, ObjectError> {
+        check_key(key)?;
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                return match classify(key, e) {
+                    ObjectError::NotFound(_) => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
+        let tag = Tag(out.e_tag().unwrap_or_default().to_string());
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| ObjectError::Unavailable(format!("{key}: {e}")))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some((bytes, tag)))
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        expected: Option<&Tag>,
+    ) -> Result<(), ObjectError> {
+        check_key(key)?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()));
+        let request = match expected {
+            Some(tag) => request.if_match(&tag.0),
+            None => request.if_none_match("*"),
+        };
+        request.send().await.map_err(|e| classify(key, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bucket on the test S3-compatible server (`RAG_TEST_S3_ENDPOINT`, default a local
+    /// moto server on port 5001); `None` (skip) when it does not answer, except under CI.
+    async fn bucket() -> Option<S3Store> {
+        let endpoint = std::env::var("RAG_TEST_S3_ENDPOINT")
+            .unwrap_or_else(|_| "http://127.0.0.1:5001".into());
+        let name = format!("rag-test-{}-{}", std::process::id(), crate::store::now_ms());
+        let store = S3Store::with_endpoint(&name, &endpoint, "test", "test-secret");
+        match store.ensure_bucket().await {
+            Ok(()) => Some(store),
+            Err(e) => {
+                assert!(
+                    !std::env::var("CI").is_ok_and(|v| v == "true"),
+                    "S3 server required under CI: {e}"
+                );
+                eprintln!("SKIPPED: no S3-compatible server at {endpoint}: {e}");
+                None
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn objects_round_trip_including_multipart_and_conditional_writes() {
+        let Some(store) = bucket().await else { return };
+        store.put("docs/a.pdf", b"%PDF-1.7").await.expect("put");
+        assert_eq!(store.get("docs/a.pdf").await.expect("get"), b"%PDF-1.7");
+        assert!(matches!(
+            store.get("docs/missing.pdf").await,
+            Err(ObjectError::NotFound(_))
+        ));
+        assert_eq!(
+            store.get_tagged("docs/missing.pdf").await.expect("get"),
+            None
+        );
+
+        let big: Vec<u8> = (0..(MULTIPART_THRESHOLD + PART_SIZE / 2))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        store
+            .put("indexes/default/v1/index.rag", &big)
+            .await
+            .expect("multipart put");
+        assert_eq!(
+            store
+                .get("indexes/default/v1/index.rag")
+                .await
+                .expect("get"),
+            big
+        );
+        assert_eq!(
+            store.list("indexes/").await.expect("list"),
+            ["indexes/default/v1/index.rag"]
+        );
+
+        store
+            .put_if("indexes/default/CURRENT", b"v1", None)
+            .await
+            .expect("create");
+        assert!(matches!(
+            store.put_if("indexes/default/CURRENT", b"v1b", None).await,
+            Err(ObjectError::PreconditionFailed(_))
+        ));
+        let (_, tag) = store
+            .get_tagged("indexes/default/CURRENT")
+            .await
+            .expect("get")
+            .expect("exists");
+        store
+            .put_if("indexes/default/CURRENT", b"v2", Some(&tag))
+            .await
+            .expect("first writer");
+        assert!(matches!(
+            store
+                .put_if("indexes/default/CURRENT", b"v3", Some(&tag))
+                .await,
+            Err(ObjectError::PreconditionFailed(_))
+        ));
+        assert_eq!(
+            store.get("indexes/default/CURRENT").await.expect("get"),
+            b"v2"
+        );
+
+        store.delete("docs/a.pdf").await.expect("delete");
+        assert!(matches!(
+            store.get("docs/a.pdf").await,
+            Err(ObjectError::NotFound(_))
+        ));
+    }
+}
