@@ -1,4 +1,4 @@
-//! Users and question history: the store traits and their adapters (PostgreSQL, and an
+//! Users, question history and document states: the store traits and their adapters (PostgreSQL, and an
 //! embedded SQLite file as the no-setup default). Both run the same conformance tests.
 
 mod postgres;
@@ -92,6 +92,55 @@ pub struct QueryRecord {
     pub query: NewQuery,
 }
 
+/// Where a document stands in a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentStatus {
+    Indexed,
+    /// Could not be ingested; the collection kept its previous state of the document.
+    Failed,
+    Removed,
+}
+
+impl DocumentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Indexed => "indexed",
+            DocumentStatus::Failed => "failed",
+            DocumentStatus::Removed => "removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<DocumentStatus, StoreError> {
+        match s {
+            "indexed" => Ok(DocumentStatus::Indexed),
+            "failed" => Ok(DocumentStatus::Failed),
+            "removed" => Ok(DocumentStatus::Removed),
+            other => Err(StoreError::Invalid(format!(
+                "unknown document status {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The latest outcome of ingesting one document of a collection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentRecord {
+    pub collection: String,
+    /// File name, as cited.
+    pub name: String,
+    pub status: DocumentStatus,
+    /// Why it failed, or which pages were skipped.
+    pub reason: Option<String>,
+    pub sha256: Option<String>,
+    pub pages: u32,
+    pub chunks: u32,
+    /// The index version that holds this state.
+    pub index_version: Option<String>,
+    /// Unix epoch milliseconds.
+    pub updated_at: i64,
+}
+
 /// Accounts.
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
@@ -124,9 +173,18 @@ pub trait QueryStore: Send + Sync {
     async fn count_queries(&self) -> Result<u64, StoreError>;
 }
 
+/// Document states, for admins: what was ingested, what failed and why.
+#[async_trait::async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Records the latest state of a document, replacing the previous one.
+    async fn record_document(&self, document: DocumentRecord) -> Result<(), StoreError>;
+    /// A collection's documents, by name.
+    async fn documents(&self, collection: &str) -> Result<Vec<DocumentRecord>, StoreError>;
+}
+
 /// Everything the service needs from its database.
 #[async_trait::async_trait]
-pub trait Store: UserStore + QueryStore {
+pub trait Store: UserStore + QueryStore + DocumentStore {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "postgres" or "embedded", for /health.
@@ -243,5 +301,53 @@ pub(crate) mod conformance {
                 == 1
         );
         assert!(page1[0].created_at > 1_700_000_000_000);
+
+        documents(store).await;
+    }
+
+    fn document(name: &str, status: DocumentStatus) -> DocumentRecord {
+        DocumentRecord {
+            collection: "default".into(),
+            name: name.into(),
+            status,
+            reason: (status == DocumentStatus::Failed).then(|| "no text layer".into()),
+            sha256: Some("ab".repeat(32)),
+            pages: 12,
+            chunks: 40,
+            index_version: Some("v1".into()),
+            updated_at: 1_764_000_000_000,
+        }
+    }
+
+    async fn documents(store: &dyn Store) {
+        assert!(store.documents("default").await.expect("list").is_empty());
+        let guide = document("guide-réseau.pdf", DocumentStatus::Indexed);
+        store.record_document(guide.clone()).await.expect("record");
+        store
+            .record_document(document("scan.pdf", DocumentStatus::Failed))
+            .await
+            .expect("record");
+        let other = DocumentRecord {
+            collection: "other".into(),
+            ..guide.clone()
+        };
+        store.record_document(other.clone()).await.expect("record");
+        let listed = store.documents("default").await.expect("list");
+        assert_eq!(listed[0], guide, "stored as recorded");
+        assert_eq!(listed[1].reason.as_deref(), Some("no text layer"));
+        assert_eq!(store.documents("other").await.expect("list"), [other]);
+
+        // A later state replaces the earlier one.
+        let removed = DocumentRecord {
+            status: DocumentStatus::Removed,
+            pages: 0,
+            chunks: 0,
+            index_version: Some("v2".into()),
+            ..guide
+        };
+        store.record_document(removed.clone()).await.expect("record");
+        let listed = store.documents("default").await.expect("list");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0], removed);
     }
 }

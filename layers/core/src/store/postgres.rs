@@ -8,13 +8,20 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use super::{
-    NewQuery, NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms,
+    DocumentRecord, DocumentStatus, DocumentStore, NewQuery, NewUser, QueryRecord, QueryStore,
+    Role, Store, StoreError, User, UserStore, now_ms,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../../infra/migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../../infra/migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../../infra/migrations/postgres/0002_documents.sql"),
+    ),
+];
 /// Serialises migrations when several processes start at once.
 const MIGRATION_LOCK: i64 = 0x7261_6700;
 const POOL_SIZE: usize = 16;
@@ -257,6 +264,70 @@ impl QueryStore for PostgresStore {
             .await
             .map_err(err)?;
         Ok(row.get::<_, i64>(0) as u64)
+    }
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "collection, name, status, reason, sha256, pages, chunks, index_version, updated_at";
+
+fn to_document(row: &tokio_postgres::Row) -> Result<DocumentRecord, StoreError> {
+    Ok(DocumentRecord {
+        collection: row.get(0),
+        name: row.get(1),
+        status: DocumentStatus::parse(row.get::<_, &str>(2))?,
+        reason: row.get(3),
+        sha256: row.get(4),
+        pages: row.get::<_, i32>(5) as u32,
+        chunks: row.get::<_, i32>(6) as u32,
+        index_version: row.get(7),
+        updated_at: row.get(8),
+    })
+}
+
+#[async_trait::async_trait]
+impl DocumentStore for PostgresStore {
+    async fn record_document(&self, d: DocumentRecord) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO documents ({DOCUMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (collection, name) DO UPDATE SET status = EXCLUDED.status,
+                       reason = EXCLUDED.reason, sha256 = EXCLUDED.sha256, pages = EXCLUDED.pages,
+                       chunks = EXCLUDED.chunks, index_version = EXCLUDED.index_version,
+                       updated_at = EXCLUDED.updated_at"
+                ),
+                &[
+                    &d.collection,
+                    &d.name,
+                    &d.status.as_str(),
+                    &d.reason,
+                    &d.sha256,
+                    &(d.pages as i32),
+                    &(d.chunks as i32),
+                    &d.index_version,
+                    &d.updated_at,
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn documents(&self, collection: &str) -> Result<Vec<DocumentRecord>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .query(
+                &format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE collection = $1 ORDER BY name"
+                ),
+                &[&collection],
+            )
+            .await
+            .map_err(err)?
+            .iter()
+            .map(to_document)
+            .collect()
     }
 }
 

@@ -6,14 +6,21 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    NewQuery, NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms,
+    DocumentRecord, DocumentStatus, DocumentStore, NewQuery, NewUser, QueryRecord, QueryStore,
+    Role, Store, StoreError, User, UserStore, now_ms,
 };
 
 /// Versioned migrations, applied in order at open.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../../infra/migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../../infra/migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../../infra/migrations/sqlite/0002_documents.sql"),
+    ),
+];
 
 /// SQLite-backed store. Writes are durable on return (WAL, synchronous=FULL).
 #[derive(Clone)]
@@ -292,6 +299,90 @@ impl QueryStore for SqliteStore {
             c.query_row("SELECT COUNT(*) FROM queries", [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(err)
+        })
+        .await
+    }
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "collection, name, status, reason, sha256, pages, chunks, index_version, updated_at";
+
+type DocumentRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    u32,
+    u32,
+    Option<String>,
+    i64,
+);
+
+fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn to_document(r: DocumentRow) -> Result<DocumentRecord, StoreError> {
+    Ok(DocumentRecord {
+        collection: r.0,
+        name: r.1,
+        status: DocumentStatus::parse(&r.2)?,
+        reason: r.3,
+        sha256: r.4,
+        pages: r.5,
+        chunks: r.6,
+        index_version: r.7,
+        updated_at: r.8,
+    })
+}
+
+#[async_trait::async_trait]
+impl DocumentStore for SqliteStore {
+    async fn record_document(&self, d: DocumentRecord) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO documents ({DOCUMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                ),
+                params![
+                    d.collection,
+                    d.name,
+                    d.status.as_str(),
+                    d.reason,
+                    d.sha256,
+                    d.pages,
+                    d.chunks,
+                    d.index_version,
+                    d.updated_at
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn documents(&self, collection: &str) -> Result<Vec<DocumentRecord>, StoreError> {
+        let collection = collection.to_string();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE collection = ?1 ORDER BY name"
+                ))
+                .map_err(err)?;
+            let rows = stmt.query_map([collection], document_row).map_err(err)?;
+            rows.map(|r| r.map_err(err).and_then(to_document)).collect()
         })
         .await
     }
