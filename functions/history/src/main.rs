@@ -4,5 +4,5 @@ use rag_api::{Needs, routes, run_function};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    run_function(routes::history::router(), Needs::NoEngine).await
+    run_function(routes::history::router(), Needs::NOTHING).await
 }

@@ -6,7 +6,7 @@ use rag_api::{Needs, routes, run_function};
 async fn main() -> Result<(), lambda_http::Error> {
     run_function(
         routes::query::router().merge(routes::health::router()),
-        Needs::Engine,
+        Needs::ENGINE,
     )
     .await
 }

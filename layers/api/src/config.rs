@@ -4,11 +4,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rag_core::accounts::{self, DEFAULT_TTL_SECS, Tokens};
+use rag_core::chunk::ChunkParams;
 use rag_core::collection::DEFAULT_COLLECTION;
-use rag_core::embed::{Precision, load_models};
+use rag_core::documents::Documents;
+use rag_core::embed::{Models, Precision, load_models};
 use rag_core::live::LiveIndex;
 use rag_core::objects;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
+
+use crate::state::Ingest;
 
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,10 @@ pub struct Config {
     pub index_refresh_secs: u64,
     /// First administrator, created when the store has no account.
     pub admin: Option<(String, String)>,
+    /// The bucket holding PDFs and indexes; `None`: the data directory.
+    pub bucket: Option<String>,
+    /// Shared secret of the S3-event webhook.
+    pub webhook_token: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -83,6 +91,8 @@ impl Config {
             collection: var("RAG_COLLECTION").unwrap_or_else(|| DEFAULT_COLLECTION.into()),
             index_refresh_secs: parsed("INDEX_REFRESH_SECS", 30)?,
             admin: var("RAG_ADMIN_USERNAME").zip(var("RAG_ADMIN_PASSWORD")),
+            bucket: var("S3_BUCKET"),
+            webhook_token: var("INGEST_WEBHOOK_TOKEN"),
         })
     }
 
@@ -111,21 +121,25 @@ impl Config {
             .map_err(|_| ConfigError::Secret)
     }
 
-    /// Loads the models once and the collection's current index (the cold start); the index
-    /// is then refreshed while the process lives. A collection not yet published, or an
-    /// unreachable store, leaves the process up, answering 503 until an index loads.
-    pub async fn engine(&self) -> Result<Arc<LiveIndex>, ConfigError> {
+    /// Loads the embedding models (once per process: they are the cold start's largest cost).
+    pub async fn models(&self) -> Result<Arc<Models>, ConfigError> {
         let (dir, names, precision, threads) = (
             self.model_dir.clone(),
             self.models.clone(),
             self.precision,
             self.threads,
         );
-        let models =
-            tokio::task::spawn_blocking(move || load_models(&dir, &names, precision, threads))
-                .await
-                .map_err(|e| ConfigError::Engine(e.to_string()))?
-                .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        tokio::task::spawn_blocking(move || load_models(&dir, &names, precision, threads))
+            .await
+            .map_err(|e| ConfigError::Engine(e.to_string()))?
+            .map(Arc::new)
+            .map_err(|e| ConfigError::Engine(e.to_string()))
+    }
+
+    /// The collection's current index over `models`, loaded now (the cold start) and refreshed
+    /// while the process lives. A collection not yet published, or an unreachable store, leaves
+    /// the process up, answering 503 until an index loads.
+    pub async fn engine(&self, models: Arc<Models>) -> Result<Arc<LiveIndex>, ConfigError> {
         let live = Arc::new(LiveIndex::new(
             models,
             objects::from_env(&self.data_dir).await,
@@ -136,5 +150,19 @@ impl Config {
             tracing::warn!(collection = %self.collection, failure = ?live.last_failure(), "no index loaded yet");
         }
         Ok(live)
+    }
+
+    /// The collection's documents in the configured store, ingested with `models`.
+    pub async fn ingest(&self, models: Arc<Models>) -> Arc<Ingest> {
+        Arc::new(Ingest {
+            documents: Documents::new(
+                objects::from_env(&self.data_dir).await,
+                models,
+                &self.collection,
+                ChunkParams::default(),
+            ),
+            bucket: self.bucket.clone(),
+            webhook_token: self.webhook_token.clone(),
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! domain types.
 
 use rag_core::query::Source;
-use rag_core::store::{QueryRecord, Role, User};
+use rag_core::store::{DocumentRecord, DocumentStatus, QueryRecord, Role, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -112,8 +112,74 @@ pub struct HealthResponse {
     pub version: String,
     /// Index version loaded by this process (absent where no index is needed).
     pub index_version: Option<String>,
+    /// Why the latest published version is not the one loaded (a corrupt version, an
+    /// unreachable object store); absent when the last check succeeded.
+    pub index_error: Option<String>,
     /// "postgres" or "embedded".
     pub store: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UploadParams {
+    /// File name to store and cite, ending in .pdf.
+    pub name: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct TokenParam {
+    /// The webhook secret, for senders that cannot set a header (SNS subscriptions).
+    pub token: Option<String>,
+}
+
+/// The latest state of a document.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DocumentResponse {
+    pub name: String,
+    /// "indexed", "failed" or "removed".
+    #[schema(value_type = String, example = "indexed")]
+    pub status: DocumentStatus,
+    /// Why it failed, or which pages were skipped.
+    pub reason: Option<String>,
+    pub sha256: Option<String>,
+    pub pages: u32,
+    pub chunks: u32,
+    pub index_version: Option<String>,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+impl From<DocumentRecord> for DocumentResponse {
+    fn from(d: DocumentRecord) -> Self {
+        DocumentResponse {
+            name: d.name,
+            status: d.status,
+            reason: d.reason,
+            sha256: d.sha256,
+            pages: d.pages,
+            chunks: d.chunks,
+            index_version: d.index_version,
+            updated_at: rfc3339(d.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UploadResponse {
+    /// Whether a new index version was published (false: same bytes as before, or failed).
+    pub published: bool,
+    pub index_version: Option<String>,
+    pub documents: Vec<DocumentResponse>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DocumentList {
+    pub documents: Vec<DocumentResponse>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EventAccepted {
+    /// Object keys queued for ingestion or removal.
+    pub keys: usize,
 }
 
 #[derive(Deserialize, ToSchema)]

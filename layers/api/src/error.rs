@@ -1,12 +1,16 @@
 //! One mapping from domain errors to HTTP: status + `{"error": {"code", "message"}}`.
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rag_core::accounts::AuthError;
+use rag_core::collection::CollectionError;
+use rag_core::documents::DocumentsError;
 use rag_core::query::QueryError;
 use rag_core::store::StoreError;
+use rag_core::update::UpdateError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -135,6 +139,43 @@ impl From<JsonRejection> for ApiError {
             // Malformed JSON, a missing or mistyped field, a wrong content type: the client's
             // request is not what the API documents.
             ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "request body too large",
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+        }
+    }
+}
+
+impl From<DocumentsError> for ApiError {
+    fn from(e: DocumentsError) -> Self {
+        let msg = e.to_string();
+        match e {
+            DocumentsError::InvalidName(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_document_name",
+                msg,
+            ),
+            DocumentsError::NotPdf(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_pdf", msg)
+            }
+            DocumentsError::Update(UpdateError::Collection(CollectionError::Conflict(_))) => {
+                ApiError::new(StatusCode::CONFLICT, "publish_conflict", msg)
+            }
+            DocumentsError::Store(s) => s.into(),
+            DocumentsError::Objects(_) | DocumentsError::Update(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ingest_unavailable", msg)
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod routes;
 pub mod state;
 
@@ -35,30 +36,111 @@ pub fn all_routes() -> Router<App> {
         .merge(routes::history::router())
         .merge(routes::health::router())
         .merge(routes::admin::router())
+        .merge(routes::documents::router())
         .merge(routes::docs::router())
 }
 
-/// Whether a function answers questions (loads the index and the models at start).
+/// What a function loads at start besides the store and the token signer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needs {
-    Engine,
-    NoEngine,
+pub struct Needs {
+    /// The models and the live index, to answer questions.
+    pub engine: bool,
+    /// The models and the collection's documents, to ingest.
+    pub ingest: bool,
 }
 
-/// The whole life of a function binary: configuration from the environment, clients built
-/// once (kept warm across invocations), then [`serve`].
+impl Needs {
+    pub const NOTHING: Needs = Needs {
+        engine: false,
+        ingest: false,
+    };
+    pub const ENGINE: Needs = Needs {
+        engine: true,
+        ingest: false,
+    };
+    pub const INGEST: Needs = Needs {
+        engine: false,
+        ingest: true,
+    };
+    pub const EVERYTHING: Needs = Needs {
+        engine: true,
+        ingest: true,
+    };
+}
+
+impl App {
+    /// Builds what the routes share, once per process (kept warm across invocations); the
+    /// models are loaded once even when both the engine and ingestion use them.
+    pub async fn from_config(config: &Config, needs: Needs) -> Result<App, ConfigError> {
+        let models = if needs.engine || needs.ingest {
+            Some(config.models().await?)
+        } else {
+            None
+        };
+        let (engine, ingest) = match models {
+            Some(models) => (
+                match needs.engine {
+                    true => Some(config.engine(models.clone()).await?),
+                    false => None,
+                },
+                match needs.ingest {
+                    true => Some(config.ingest(models).await),
+                    false => None,
+                },
+            ),
+            None => (None, None),
+        };
+        Ok(App {
+            store: config.store().await?,
+            tokens: config.tokens()?,
+            engine,
+            ingest,
+        })
+    }
+}
+
+/// The whole life of an HTTP function binary: configuration from the environment, clients
+/// built once, then [`serve`].
 pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambda_http::Error> {
     init_logging();
     let config = Config::from_env()?;
-    let app = App {
-        store: config.store().await?,
-        tokens: config.tokens()?,
-        engine: match needs {
-            Needs::Engine => Some(config.engine().await?),
-            Needs::NoEngine => None,
-        },
-    };
+    let app = App::from_config(&config, needs).await?;
     serve(finish(routes, app), config.port).await
+}
+
+/// The ingest function: in Lambda, the bucket's S3 event trigger; elsewhere an HTTP service
+/// with the event webhook, the admin upload and health.
+pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let app = App::from_config(&config, Needs::INGEST).await?;
+    if !in_lambda() {
+        let routes = routes::documents::router().merge(routes::health::router());
+        return serve(finish(routes, app), config.port).await;
+    }
+    let handler = lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<aws_lambda_events::s3::S3Event>| {
+            let app = app.clone();
+            async move { on_s3_event(&app, &event.payload).await }
+        },
+    );
+    lambda_http::lambda_runtime::run(handler).await
+}
+
+/// One S3 trigger invocation. An error makes Lambda retry the event, which is harmless: the
+/// bucket decides what each key means.
+async fn on_s3_event(
+    app: &App,
+    event: &aws_lambda_events::s3::S3Event,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    let ingest = app.ingest.as_ref().ok_or("ingest not configured")?;
+    let keys = events::keys(event, ingest.bucket.as_deref());
+    let synced = ingest.documents.sync(app.store.as_ref(), &keys).await?;
+    Ok(serde_json::json!({
+        "published": synced.published,
+        "index_version": synced.version,
+        "documents": synced.documents.iter().map(|d| (&d.name, d.status)).collect::<Vec<_>>(),
+    }))
 }
 
 /// True inside AWS Lambda.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use rag_core::accounts::Tokens;
+use rag_core::documents::Documents;
 use rag_core::live::LiveIndex;
 use rag_core::store::Store;
 
@@ -13,6 +14,18 @@ pub struct App {
     pub tokens: Arc<Tokens>,
     /// The models and the live index; `None` in functions that do not answer questions.
     pub engine: Option<Arc<LiveIndex>>,
+    /// The collection's documents; `None` in functions that do not ingest.
+    pub ingest: Option<Arc<Ingest>>,
+}
+
+/// What the ingest routes need besides the documents: which bucket's events to follow and the
+/// webhook's shared secret.
+pub struct Ingest {
+    pub documents: Documents,
+    /// Events naming another bucket are ignored (`None`: the local directory store).
+    pub bucket: Option<String>,
+    /// When set, webhook calls must carry it (`Authorization: Bearer` or `?token=`).
+    pub webhook_token: Option<String>,
 }
 
 impl App {

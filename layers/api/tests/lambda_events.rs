@@ -163,7 +163,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             .await
             .expect("publish");
         let live = Arc::new(LiveIndex::new(
-            models,
+            Arc::new(models),
             objects,
             "default",
             Duration::from_secs(30),
@@ -179,6 +179,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             store,
             tokens,
             engine,
+            ingest: None,
         },
         token,
     })

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod answer;
 pub mod chunk;
 pub mod collection;
+pub mod documents;
 pub mod embed;
 pub mod eval;
 pub mod index;

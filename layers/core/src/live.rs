@@ -22,7 +22,7 @@ pub struct RefreshFailure {
 
 /// The models and the current index of one collection.
 pub struct LiveIndex {
-    pub models: Models,
+    pub models: Arc<Models>,
     objects: Arc<dyn ObjectStore>,
     collection: String,
     refresh_every: Duration,
@@ -34,7 +34,7 @@ pub struct LiveIndex {
 
 impl LiveIndex {
     pub fn new(
-        models: Models,
+        models: Arc<Models>,
         objects: Arc<dyn ObjectStore>,
         collection: &str,
         refresh_every: Duration,
@@ -154,44 +154,9 @@ impl LiveIndex {
 mod tests {
     use super::*;
     use crate::chunk::ChunkParams;
-    use crate::embed::{EmbedError, Embedder};
+    use crate::embed::letters::models;
     use crate::ingest::{self, Document};
     use crate::objects::DirStore;
-
-    /// Deterministic stand-in for a model: letter counts, normalised.
-    struct Letters;
-
-    impl Embedder for Letters {
-        fn model_id(&self) -> &str {
-            "letters"
-        }
-        fn dim(&self) -> usize {
-            26
-        }
-        fn count_tokens(&self, text: &str) -> usize {
-            text.split_whitespace().count()
-        }
-        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-            Ok(texts
-                .iter()
-                .map(|t| {
-                    let mut v = [0.01f32; 26];
-                    for c in t.to_lowercase().chars().filter(char::is_ascii_lowercase) {
-                        v[(c as u8 - b'a') as usize] += 1.0;
-                    }
-                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                    v.iter().map(|x| x / n).collect()
-                })
-                .collect())
-        }
-        fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-            Ok(self.embed_passages(&[text])?.remove(0))
-        }
-    }
-
-    fn models() -> Models {
-        Models::new(vec![Box::new(Letters)]).expect("one model")
-    }
 
     fn sample() -> Vec<u8> {
         let path = concat!(
@@ -228,7 +193,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = DirStore::new(dir.path());
         let objects: Arc<dyn ObjectStore> = Arc::new(store.clone());
-        let live = LiveIndex::new(models(), objects, "default", Duration::from_secs(3600));
+        let live = LiveIndex::new(
+            Arc::new(models()),
+            objects,
+            "default",
+            Duration::from_secs(3600),
+        );
         assert_eq!(live.refresh().await, None, "nothing published yet");
 
         let v1 = publish(&store, None, "a.pdf").await;

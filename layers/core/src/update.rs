@@ -58,7 +58,7 @@ pub async fn update(
     models: &Models,
     change: &Change,
     params: ChunkParams,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Updated, UpdateError> {
     let mut attempt = 0;
     loop {

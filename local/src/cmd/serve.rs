@@ -1,7 +1,7 @@
 //! `rag serve`: every handler in one process on one port, the way API Gateway routes them
 //! (the local gateway), with the embedded defaults unless DATABASE_URL etc. say otherwise.
 
-use rag_api::{App, Config, all_routes, finish, serve};
+use rag_api::{App, Config, Needs, all_routes, finish, serve};
 
 use crate::context::Context;
 
@@ -28,21 +28,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let mut config = config(ctx)?;
     config.port = args.port;
     config.collection = args.collection;
-    let tokens = config.tokens()?;
-    let store = config.store().await?;
-    let engine = config.engine().await?;
-    if engine.version().is_none() {
+    let app = App::from_config(&config, Needs::EVERYTHING).await?;
+    if app.index_version().is_none() {
         eprintln!(
             "warning: no index for collection {:?} yet: POST /query answers 503 until one is published",
             config.collection
         );
     }
-    let engine = Some(engine);
-    let app = App {
-        store,
-        tokens,
-        engine,
-    };
     eprintln!(
         "serving on http://127.0.0.1:{} (store: {}; docs: /docs)",
         config.port,

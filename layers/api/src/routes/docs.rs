@@ -18,9 +18,12 @@ use crate::state::App;
         super::health::health,
         super::admin::create,
         super::admin::update,
+        super::documents::upload,
+        super::documents::list,
+        super::documents::webhook,
     ),
     modifiers(&Bearer),
-    tags((name = "auth"), (name = "query"), (name = "history"), (name = "health"), (name = "admin"))
+    tags((name = "auth"), (name = "query"), (name = "history"), (name = "health"), (name = "admin"), (name = "documents"))
 )]
 pub struct ApiDoc;
 

@@ -28,6 +28,12 @@ pub async fn health(State(app): State<App>) -> (StatusCode, Json<HealthResponse>
             status: if reachable { "ok" } else { "unavailable" }.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             index_version: app.index_version(),
+            index_error: app.engine.as_ref().and_then(|e| e.last_failure()).map(|f| {
+                match f.version {
+                    Some(v) => format!("version {v}: {}", f.message),
+                    None => f.message,
+                }
+            }),
             store: app.store.kind().into(),
         }),
     )

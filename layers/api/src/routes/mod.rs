@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod docs;
+pub mod documents;
 pub mod health;
 pub mod history;
 pub mod query;

@@ -1,5 +1,7 @@
 //! Sentence embeddings: the `Embedder` trait and its ONNX Runtime adapter.
 
+#[cfg(test)]
+pub(crate) mod letters;
 mod onnx;
 
 use std::path::PathBuf;

@@ -345,7 +345,10 @@ pub(crate) mod conformance {
             index_version: Some("v2".into()),
             ..guide
         };
-        store.record_document(removed.clone()).await.expect("record");
+        store
+            .record_document(removed.clone())
+            .await
+            .expect("record");
         let listed = store.documents("default").await.expect("list");
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0], removed);

@@ -1,0 +1,172 @@
+//! S3 bucket notifications, in the forms they arrive: the Lambda `S3Event`, the same JSON
+//! POSTed by MinIO and other S3-compatible servers, or wrapped in an SNS envelope (an SNS HTTP
+//! subscription). Only the object keys matter: what to do with each is read from the bucket.
+
+use aws_lambda_events::s3::S3Event;
+use percent_encoding::percent_decode_str;
+use serde::Deserialize;
+
+/// What a notification asks for.
+#[derive(Debug, PartialEq)]
+pub enum Notification {
+    /// Keys of objects created or removed, URL-decoded.
+    Keys(Vec<String>),
+    /// S3's `s3:TestEvent`, sent when notifications are configured: nothing to do.
+    Test,
+    /// An SNS subscription to confirm (by visiting the URL) before messages flow.
+    SubscriptionConfirmation { subscribe_url: String },
+}
+
+/// Why a body is not a notification.
+#[derive(Debug, thiserror::Error)]
+#[error("not an S3 event notification: {0}")]
+pub struct NotAnEvent(String);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsEnvelope {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(default)]
+    message: String,
+    #[serde(rename = "SubscribeURL", default)]
+    subscribe_url: String,
+}
+
+#[derive(Deserialize)]
+struct TestEvent {
+    #[serde(rename = "Event")]
+    event: String,
+}
+
+/// Object keys arrive form-encoded in S3 events (`Guide+r%C3%A9seau.pdf`).
+fn decode_key(key: &str) -> String {
+    percent_decode_str(&key.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The keys of an S3 event, in the bucket `bucket` only (others are logged and ignored).
+pub fn keys(event: &S3Event, bucket: Option<&str>) -> Vec<String> {
+    event
+        .records
+        .iter()
+        .filter(|r| {
+            let name = r.s3.bucket.name.as_deref();
+            let ours = bucket.is_none() || name == bucket;
+            if !ours {
+                tracing::warn!(bucket = ?name, "event for another bucket ignored");
+            }
+            ours
+        })
+        .filter_map(|r| r.s3.object.key.as_deref().map(decode_key))
+        .collect()
+}
+
+/// Reads a webhook body: an S3 event, an SNS envelope around one, or a test event.
+pub fn parse(body: &[u8], bucket: Option<&str>) -> Result<Notification, NotAnEvent> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| NotAnEvent(e.to_string()))?;
+    if value.get("Records").is_some() {
+        let event: S3Event =
+            serde_json::from_value(value).map_err(|e| NotAnEvent(e.to_string()))?;
+        return Ok(Notification::Keys(keys(&event, bucket)));
+    }
+    if let Ok(test) = serde_json::from_value::<TestEvent>(value.clone())
+        && test.event == "s3:TestEvent"
+    {
+        return Ok(Notification::Test);
+    }
+    let envelope: SnsEnvelope = serde_json::from_value(value)
+        .map_err(|_| NotAnEvent("neither Records, a test event nor an SNS message".into()))?;
+    match envelope.kind.as_str() {
+        "Notification" => parse(envelope.message.as_bytes(), bucket),
+        "SubscriptionConfirmation" => Ok(Notification::SubscriptionConfirmation {
+            subscribe_url: envelope.subscribe_url,
+        }),
+        other => Err(NotAnEvent(format!("SNS message of type {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(bucket: &str, key: &str, name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2026-11-25T10:00:00.000Z", "eventName": name,
+            "userIdentity": {"principalId": "AWS:X"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "1"},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
+                   "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+                   "object": {"key": key, "size": 10, "eTag": "e", "sequencer": "0"}}
+        })
+    }
+
+    #[test]
+    fn reads_bare_records_with_encoded_keys() {
+        let body = serde_json::json!({"Records": [
+            record("rag", "docs/Guide+r%C3%A9seau+%282%29.pdf", "ObjectCreated:Put"),
+            record("other", "docs/x.pdf", "ObjectCreated:Put"),
+            record("rag", "docs/old.pdf", "ObjectRemoved:Delete"),
+        ]});
+        let parsed = parse(body.to_string().as_bytes(), Some("rag")).expect("parse");
+        assert_eq!(
+            parsed,
+            Notification::Keys(vec![
+                "docs/Guide réseau (2).pdf".into(),
+                "docs/old.pdf".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn unwraps_sns_envelopes_and_recognises_test_events() {
+        let inner =
+            serde_json::json!({"Records": [record("rag", "docs/a.pdf", "ObjectCreated:Put")]});
+        let sns = serde_json::json!({"Type": "Notification", "MessageId": "m",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": inner.to_string()});
+        assert_eq!(
+            parse(sns.to_string().as_bytes(), Some("rag")).expect("parse"),
+            Notification::Keys(vec!["docs/a.pdf".into()])
+        );
+        let test = serde_json::json!({"Service": "Amazon S3", "Event": "s3:TestEvent",
+            "Time": "2026-11-25T10:00:00.000Z", "Bucket": "rag"});
+        let wrapped = serde_json::json!({"Type": "Notification", "Message": test.to_string()});
+        assert_eq!(
+            parse(wrapped.to_string().as_bytes(), None).expect("parse"),
+            Notification::Test
+        );
+        let confirm = serde_json::json!({"Type": "SubscriptionConfirmation",
+            "SubscribeURL": "https://sns.example/confirm"});
+        assert!(matches!(
+            parse(confirm.to_string().as_bytes(), None),
+            Ok(Notification::SubscriptionConfirmation { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_event() {
+        for body in [
+            &b"not json"[..],
+            b"{}",
+            b"[1,2]",
+            br#"{"Records": [{"s3": 1}]}"#,
+        ] {
+            assert!(
+                parse(body, None).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn reads_the_lambda_fixture() {
+        let fixture = r#"{"Records":[{"eventVersion":"2.0","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"1970-01-01T00:00:00.123Z","eventName":"ObjectCreated:Put","userIdentity":{"principalId":"EXAMPLE"},"requestParameters":{"sourceIPAddress":"127.0.0.1"},"responseElements":{"x-amz-request-id":"C3D13FE58DE4C810","x-amz-id-2":"FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},"s3":{"s3SchemaVersion":"1.0","configurationId":"testConfigRule","bucket":{"name":"sourcebucket","ownerIdentity":{"principalId":"EXAMPLE"},"arn":"arn:aws:s3:::mybucket"},"object":{"key":"HappyFace.jpg","size":1024,"urlDecodedKey":"HappyFace.jpg","versionId":"version","eTag":"d41d8cd98f00b204e9800998ecf8427e","sequencer":"Happy Sequencer"}}}]}"#;
+        let event: S3Event = serde_json::from_str(fixture).expect("fixture");
+        assert_eq!(keys(&event, Some("sourcebucket")), ["HappyFace.jpg"]);
+    }
+}
