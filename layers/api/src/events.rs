@@ -1,6 +1,7 @@
 //! S3 bucket notifications, in the forms they arrive: the Lambda `S3Event`, the same JSON
 //! POSTed by MinIO and other S3-compatible servers, or wrapped in an SNS envelope (an SNS HTTP
-//! subscription). Only the object keys matter: what to do with each is read from the bucket.
+//! subscription). Only the bucket and object keys matter: what to do with each key is read from
+//! the bucket. Webhook bodies are read leniently (S3-compatible servers omit fields AWS sends).
 
 use aws_lambda_events::s3::S3Event;
 use percent_encoding::percent_decode_str;
@@ -33,6 +34,34 @@ struct SnsEnvelope {
     subscribe_url: String,
 }
 
+/// The part of an S3 event record the webhook needs.
+#[derive(Deserialize)]
+struct Records {
+    #[serde(rename = "Records")]
+    records: Vec<Record>,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    s3: Entity,
+}
+
+#[derive(Deserialize)]
+struct Entity {
+    bucket: Bucket,
+    object: Object,
+}
+
+#[derive(Deserialize)]
+struct Bucket {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Object {
+    key: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct TestEvent {
     #[serde(rename = "Event")]
@@ -46,21 +75,33 @@ fn decode_key(key: &str) -> String {
         .into_owned()
 }
 
-/// The keys of an S3 event, in the bucket `bucket` only (others are logged and ignored).
-pub fn keys(event: &S3Event, bucket: Option<&str>) -> Vec<String> {
-    event
-        .records
-        .iter()
-        .filter(|r| {
-            let name = r.s3.bucket.name.as_deref();
-            let ours = bucket.is_none() || name == bucket;
+/// The decoded keys of (bucket, key) pairs in the bucket `bucket` only (others are logged and
+/// ignored; `None` accepts every bucket).
+fn keys_in<'a>(
+    records: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    bucket: Option<&str>,
+) -> Vec<String> {
+    records
+        .filter(|(name, _)| {
+            let ours = bucket.is_none() || *name == bucket;
             if !ours {
                 tracing::warn!(bucket = ?name, "event for another bucket ignored");
             }
             ours
         })
-        .filter_map(|r| r.s3.object.key.as_deref().map(decode_key))
+        .filter_map(|(_, key)| key.map(decode_key))
         .collect()
+}
+
+/// The keys of a Lambda S3 event, in the bucket `bucket` only.
+pub fn keys(event: &S3Event, bucket: Option<&str>) -> Vec<String> {
+    keys_in(
+        event
+            .records
+            .iter()
+            .map(|r| (r.s3.bucket.name.as_deref(), r.s3.object.key.as_deref())),
+        bucket,
+    )
 }
 
 /// Reads a webhook body: an S3 event, an SNS envelope around one, or a test event.
@@ -68,9 +109,13 @@ pub fn parse(body: &[u8], bucket: Option<&str>) -> Result<Notification, NotAnEve
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| NotAnEvent(e.to_string()))?;
     if value.get("Records").is_some() {
-        let event: S3Event =
+        let event: Records =
             serde_json::from_value(value).map_err(|e| NotAnEvent(e.to_string()))?;
-        return Ok(Notification::Keys(keys(&event, bucket)));
+        let pairs = event
+            .records
+            .iter()
+            .map(|r| (r.s3.bucket.name.as_deref(), r.s3.object.key.as_deref()));
+        return Ok(Notification::Keys(keys_in(pairs, bucket)));
     }
     if let Ok(test) = serde_json::from_value::<TestEvent>(value.clone())
         && test.event == "s3:TestEvent"
@@ -145,6 +190,17 @@ mod tests {
             parse(confirm.to_string().as_bytes(), None),
             Ok(Notification::SubscriptionConfirmation { .. })
         ));
+    }
+
+    #[test]
+    fn reads_the_minimal_records_of_s3_compatible_servers() {
+        // As moto's S3 sends them through SNS: no userIdentity, requestParameters or
+        // responseElements, and the '/' of the key encoded too.
+        let body = r#"{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "rag"}, "object": {"key": "docs%2Fa+b.pdf", "size": 5}}}]}"#;
+        assert_eq!(
+            parse(body.as_bytes(), Some("rag")).expect("parse"),
+            Notification::Keys(vec!["docs/a b.pdf".into()])
+        );
     }
 
     #[test]

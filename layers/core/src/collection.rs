@@ -148,15 +148,16 @@ pub async fn publish(
         version: version.clone(),
         source,
     })?;
-    let manifest = serde_json::to_vec_pretty(&index.manifest).unwrap_or_default();
-    store
-        .put(&version_key(collection, &version, MANIFEST_FILE), &manifest)
-        .await?;
     let key = version_key(collection, &version, INDEX_FILE);
     store.put(&key, &bytes).await?;
     if store.get(&key).await? != bytes {
         return Err(CollectionError::Verify(version));
     }
+    // The manifest last: a version is listed only once its index is complete.
+    let manifest = serde_json::to_vec_pretty(&index.manifest).unwrap_or_default();
+    store
+        .put(&version_key(collection, &version, MANIFEST_FILE), &manifest)
+        .await?;
     move_current(store, collection, &version, base).await?;
     prune(store, collection, KEEP_VERSIONS).await?;
     Ok(version)

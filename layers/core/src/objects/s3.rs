@@ -295,7 +295,13 @@ mod tests {
     async fn bucket() -> Option<S3Store> {
         let endpoint = std::env::var("RAG_TEST_S3_ENDPOINT")
             .unwrap_or_else(|_| "http://127.0.0.1:5001".into());
-        let name = format!("rag-test-{}-{}", std::process::id(), crate::store::now_ms());
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!(
+            "rag-test-{}-{}-{n}",
+            std::process::id(),
+            crate::store::now_ms()
+        );
         let store = S3Store::with_endpoint(&name, &endpoint, "test", "test-secret");
         match store.ensure_bucket().await {
             Ok(()) => Some(store),
@@ -376,5 +382,112 @@ mod tests {
             store.get("docs/a.pdf").await,
             Err(ObjectError::NotFound(_))
         ));
+    }
+
+    /// Passes everything to the bucket, except that the upload of an index file never
+    /// finishes: the writer is then killed mid-upload.
+    struct StallsOnIndex(S3Store);
+
+    #[async_trait::async_trait]
+    impl ObjectStore for StallsOnIndex {
+        async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
+            self.0.get(key).await
+        }
+        async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), ObjectError> {
+            if key.ends_with("/index.rag") {
+                std::future::pending::<()>().await;
+            }
+            self.0.put(key, bytes).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectError> {
+            self.0.list(prefix).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+            self.0.delete(key).await
+        }
+        async fn get_tagged(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, ObjectError> {
+            self.0.get_tagged(key).await
+        }
+        async fn put_if(
+            &self,
+            key: &str,
+            bytes: &[u8],
+            expected: Option<&Tag>,
+        ) -> Result<(), ObjectError> {
+            self.0.put_if(key, bytes, expected).await
+        }
+    }
+
+    fn sample_index(previous: Option<&crate::index::Index>, name: &str) -> crate::index::Index {
+        let doc = crate::ingest::Document {
+            name: name.into(),
+            bytes: std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../data/pdf/procedures-support-it.pdf"
+            ))
+            .expect("sample"),
+            password: None,
+        };
+        crate::ingest::ingest(
+            previous,
+            "default",
+            &crate::embed::letters::models(),
+            vec![doc],
+            crate::chunk::ChunkParams::default(),
+            &mut |_| {},
+        )
+        .expect("ingest")
+        .0
+    }
+
+    #[tokio::test]
+    async fn a_publisher_killed_mid_upload_or_beaten_leaves_current_complete() {
+        use crate::collection::{self, CollectionError};
+        let Some(store) = bucket().await else { return };
+        let v1 = sample_index(None, "a.pdf");
+        collection::publish(&store, &v1, None).await.expect("v1");
+
+        // Killed while uploading v2's index: CURRENT still names v1, which loads, and the
+        // half-written version is not listed.
+        let v2 = sample_index(Some(&v1), "b.pdf");
+        let base = collection::load_base(&store, "default")
+            .await
+            .expect("base");
+        let stalled = StallsOnIndex(store.clone());
+        let writer =
+            tokio::spawn(
+                async move { collection::publish(&stalled, &v2, base.tag.as_ref()).await },
+            );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        writer.abort();
+        assert!(writer.await.is_err(), "the writer was killed");
+        let current = collection::load_current(&store, "default")
+            .await
+            .expect("load")
+            .expect("published");
+        assert_eq!(current.version(), v1.version());
+        let listed = collection::versions(&store, "default").await.expect("list");
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].current);
+
+        // Two writers that read the same CURRENT: one wins, the other is told.
+        let base = collection::load_base(&store, "default")
+            .await
+            .expect("base");
+        let left = sample_index(Some(&v1), "left.pdf");
+        let right = sample_index(Some(&v1), "right.pdf");
+        collection::publish(&store, &left, base.tag.as_ref())
+            .await
+            .expect("first writer");
+        assert!(matches!(
+            collection::publish(&store, &right, base.tag.as_ref()).await,
+            Err(CollectionError::Conflict(_))
+        ));
+        assert_eq!(
+            collection::current_version(&store, "default")
+                .await
+                .expect("current"),
+            Some(left.version())
+        );
     }
 }
