@@ -149,6 +149,7 @@ impl Config {
         if live.refresh().await.is_none() {
             tracing::warn!(collection = %self.collection, failure = ?live.last_failure(), "no index loaded yet");
         }
+        live.spawn_refresher();
         Ok(live)
     }
 

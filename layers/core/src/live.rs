@@ -132,6 +132,23 @@ impl LiveIndex {
         Ok(())
     }
 
+    /// Checks for a new version every refresh interval in the background, so that an idle
+    /// process is current before its next request. Stops when the index is dropped. (In
+    /// Lambda the task is frozen between invocations; requests still check when due.)
+    pub fn spawn_refresher(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let every = self.refresh_every;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(live) = weak.upgrade() else { return };
+                if live.due() {
+                    live.refresh().await;
+                }
+            }
+        });
+    }
+
     /// Starts a background refresh when the interval has passed; never waits for it, except
     /// when no index is loaded yet (a cold start answers from S3 or not at all).
     pub async fn refresh_if_due(self: &Arc<Self>) {

@@ -21,6 +21,13 @@ pub struct Server {
     _data: tempfile::TempDir,
 }
 
+impl Server {
+    /// What the server has logged so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._data.path().join("serve.log")).unwrap_or_default()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -42,7 +49,7 @@ fn rag(data: &Path, database_url: Option<&str>) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -79,12 +86,22 @@ pub fn start(database_url: Option<&str>) -> Option<Server> {
         }
         ok(&mut c);
     }
+    Some(serve(data, database_url, &[]))
+}
+
+/// Starts `rag serve` on a free port over `data` with extra environment variables, and waits
+/// until /health answers.
+pub fn serve(data: tempfile::TempDir, database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let child = rag(data.path(), database_url)
         .args(["serve", "--port", &port.to_string()])
         .env("JWT_TTL_SECS", "600")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::File::create(data.path().join("serve.log"))
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+        )
         .spawn()
         .expect("spawn rag serve");
     let server = Server {
@@ -100,7 +117,7 @@ pub fn start(database_url: Option<&str>) -> Option<Server> {
             .send()
             .is_ok_and(|r| r.status().is_success())
         {
-            return Some(server);
+            return server;
         }
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -38,16 +38,21 @@ pub async fn ask(
 ) -> Result<Json<QueryResponse>, ApiError> {
     let user = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(&headers)).await?;
     let Json(req) = body?;
-    let unavailable = || {
+    let unavailable = |why: Option<String>| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "engine_unavailable",
-            "no index loaded",
+            match why {
+                Some(why) => format!("no index loaded: {why}"),
+                None => "no index loaded: no version published yet".into(),
+            },
         )
     };
-    let engine = app.engine.clone().ok_or_else(unavailable)?;
+    let engine = app.engine.clone().ok_or_else(|| unavailable(None))?;
     engine.refresh_if_due().await;
-    let index = engine.current().ok_or_else(unavailable)?;
+    let index = engine
+        .current()
+        .ok_or_else(|| unavailable(engine.last_failure().map(|f| f.message)))?;
     let options = QueryOptions {
         top_k: req.top_k.unwrap_or(DEFAULT_TOP_K),
         ..QueryOptions::default()
