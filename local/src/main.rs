@@ -38,6 +38,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Measure ingest and query speed, index load time and memory.
     Bench(cmd::bench::Args),
+    /// Time a fresh query process to its first answer, index read from the configured store.
+    ColdStart(cmd::cold_start::Args),
     /// Serve the HTTP API (all handlers on one port).
     Serve(cmd::serve::Args),
     /// Manage accounts.
@@ -65,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Search(args) => cmd::search::run(&ctx, args).await,
         Command::Eval(args) => cmd::eval::run(&ctx, args).await,
         Command::Bench(args) => cmd::bench::run(&ctx, args).await,
+        Command::ColdStart(args) => cmd::cold_start::run(&ctx, args).await,
         Command::Serve(args) => cmd::serve::run(&ctx, args).await,
         Command::User(command) => cmd::user::run(&ctx, command).await,
         Command::Index(command) => cmd::index::run(&ctx, command).await,

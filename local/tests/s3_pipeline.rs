@@ -383,7 +383,10 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
                 .map(str::to_string)
         },
     );
-    assert_eq!(v3, v1, "versions are content-addressed: the sample alone is v1 again");
+    assert_eq!(
+        v3, v1,
+        "versions are content-addressed: the sample alone is v1 again"
+    );
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
     let outcomes = client.join().expect("client thread");
@@ -514,4 +517,23 @@ fn s3_down_at_cold_start_answers_503_then_recovers() {
     );
     assert_eq!(body["index_version"], published.trim());
     assert!(health(&http, &query)["index_error"].is_null());
+
+    // The cold-start benchmark runs against the same bucket and prints its table.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rag"))
+        .env("RAG_MODEL_DIR", support::model_dir())
+        .envs(bucket.env(&endpoint))
+        .args(["cold-start", "--runs", "1"])
+        .output()
+        .expect("rag cold-start");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("process start → first answered query"),
+        "{table}"
+    );
+    assert!(table.contains(published.trim()), "{table}");
 }

@@ -80,6 +80,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         bail!("--chunk-tokens must be at least 32 and at least twice --overlap-tokens");
     }
     let documents = read_documents(&files, args.password.as_deref())?;
+    ctx.objects
+        .create_if_missing()
+        .await
+        .context("preparing the object store")?;
     let models = ctx.models()?;
 
     let bar = ProgressBar::new(files.len() as u64);

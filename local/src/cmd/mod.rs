@@ -2,6 +2,7 @@
 
 pub mod ask;
 pub mod bench;
+pub mod cold_start;
 pub mod eval;
 pub mod index;
 pub mod ingest;

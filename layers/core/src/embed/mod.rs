@@ -41,20 +41,29 @@ pub trait Embedder: Send + Sync {
     }
 }
 
-/// Loads the named models of a model directory, primary first.
+/// Loads the named models of a model directory, primary first. Each loads on its own thread:
+/// session creation is most of a cold start, and the models do not depend on each other.
 pub fn load_models(
     dir: &std::path::Path,
     names: &[String],
     precision: Precision,
     threads: usize,
 ) -> Result<Models, EmbedError> {
-    let list = names
-        .iter()
-        .map(|name| {
-            OnnxEmbedder::load(dir, name, precision, threads)
-                .map(|m| Box::new(m) as Box<dyn Embedder>)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let list = std::thread::scope(|scope| {
+        let loading: Vec<_> = names
+            .iter()
+            .map(|name| scope.spawn(move || OnnxEmbedder::load(dir, name, precision, threads)))
+            .collect();
+        loading
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| EmbedError::Runtime("a model failed to load (panic)".into()))?
+                    .map(|m| Box::new(m) as Box<dyn Embedder>)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     Models::new(list).ok_or_else(|| EmbedError::MissingModel {
         dir: dir.to_path_buf(),
         what: "no model named".into(),

@@ -45,6 +45,11 @@ pub trait ObjectStore: Send + Sync {
         bytes: &[u8],
         expected: Option<&Tag>,
     ) -> Result<(), ObjectError>;
+    /// Creates the bucket (or directory) when missing, for local stacks; deployed buckets
+    /// are made by the deployment.
+    async fn create_if_missing(&self) -> Result<(), ObjectError> {
+        Ok(())
+    }
 }
 
 /// The configured store: the bucket named by `S3_BUCKET` (endpoint and credentials from the

@@ -179,6 +179,10 @@ impl S3Store {
 
 #[async_trait::async_trait]
 impl ObjectStore for S3Store {
+    async fn create_if_missing(&self) -> Result<(), ObjectError> {
+        self.ensure_bucket().await
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
         self.get_tagged(key)
             .await?
