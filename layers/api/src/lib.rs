@@ -129,7 +129,7 @@ pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
 
 /// One S3 trigger invocation. An error makes Lambda retry the event, which is harmless: the
 /// bucket decides what each key means.
-async fn on_s3_event(
+pub async fn on_s3_event(
     app: &App,
     event: &aws_lambda_events::s3::S3Event,
 ) -> Result<serde_json::Value, lambda_http::Error> {

@@ -1,6 +1,6 @@
 //! The Lambda path without AWS: real API Gateway HTTP API (v2) and REST API (v1) events are
 //! turned into requests by lambda_http, exactly as `lambda_http::run` does, and sent through
-//! each function's router.
+//! each function's router; S3 trigger events go to the ingest function's handler.
 
 #[path = "../../../tests/support/mod.rs"]
 mod support;
@@ -9,17 +9,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use http_body_util::BodyExt;
-use rag_api::{App, finish, routes};
+use rag_api::state::Ingest;
+use rag_api::{App, finish, on_s3_event, routes};
 use rag_core::accounts::{self, Tokens};
 use std::time::Duration;
 
 use rag_core::chunk::ChunkParams;
 use rag_core::collection;
+use rag_core::documents::Documents;
 use rag_core::embed::{Precision, load_models};
 use rag_core::ingest::{self, Document};
 use rag_core::live::LiveIndex;
-use rag_core::objects::DirStore;
-use rag_core::store::{Role, SqliteStore, Store};
+use rag_core::objects::{DirStore, ObjectStore};
+use rag_core::store::{DocumentStatus, Role, SqliteStore, Store};
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"lambda-test-secret-of-32-bytes-or-more";
@@ -274,4 +276,87 @@ async fn query_function_answers_and_records_from_api_gateway_events() {
         (422, Some("empty_question"))
     );
     assert_eq!(f.app.store.count_queries().await.expect("count"), 2);
+}
+
+/// An S3 trigger event as Lambda delivers it (the shape of aws_lambda_events' fixture).
+fn s3_event(bucket: &str, key: &str, name: &str) -> aws_lambda_events::s3::S3Event {
+    serde_json::from_value(json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-3",
+        "eventTime": "2026-11-25T10:00:00.000Z", "eventName": name,
+        "userIdentity": {"principalId": "AWS:EXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "10.0.0.1"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "ingest",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"},
+                          "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": key, "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                          "sequencer": "0A1B2C3D4E5F678901"}}
+    }]}))
+    .expect("S3 event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_function_applies_s3_trigger_events() {
+    let models_dir = support::model_dir();
+    if !support::available(&models_dir.join("use-m3"), "model files") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("rag.db")).expect("open"));
+    let objects = Arc::new(DirStore::new(dir.path()));
+    let names = vec!["multilingual-e5-small".to_string(), "use-m3".to_string()];
+    let models = Arc::new(load_models(&models_dir, &names, Precision::Int8, 2).expect("models"));
+    let app = App {
+        store: store.clone(),
+        tokens: Arc::new(Tokens::new(SECRET, 600).expect("tokens")),
+        engine: None,
+        ingest: Some(Arc::new(Ingest {
+            documents: Documents::new(objects.clone(), models, "default", ChunkParams::default()),
+            bucket: Some("rag-docs".into()),
+            webhook_token: None,
+        })),
+    };
+    let pdf = std::fs::read(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
+        .expect("sample");
+    objects
+        .put("docs/Procédures support.pdf", &pdf)
+        .await
+        .expect("put");
+    // Keys arrive URL-encoded, spaces as '+'.
+    let key = "docs/Proc%C3%A9dures+support.pdf";
+
+    let created = s3_event("rag-docs", key, "ObjectCreated:Put");
+    let first = on_s3_event(&app, &created).await.expect("first delivery");
+    assert_eq!(first["published"], true, "{first}");
+    let version = collection::current_version(objects.as_ref(), "default")
+        .await
+        .expect("current")
+        .expect("published");
+    assert_eq!(first["index_version"], version.as_str());
+
+    // Lambda retries and duplicates: nothing changes.
+    let again = on_s3_event(&app, &created).await.expect("redelivery");
+    assert_eq!(again["published"], false, "{again}");
+    // Another bucket's event is ignored.
+    let other = s3_event("someone-else", key, "ObjectRemoved:Delete");
+    assert_eq!(
+        on_s3_event(&app, &other).await.expect("other")["published"],
+        false
+    );
+
+    let documents = store.documents("default").await.expect("documents");
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].name, "Procédures support.pdf");
+    assert!(documents[0].chunks > 0);
+
+    objects
+        .delete("docs/Procédures support.pdf")
+        .await
+        .expect("delete");
+    let removed = s3_event("rag-docs", key, "ObjectRemoved:Delete");
+    let gone = on_s3_event(&app, &removed).await.expect("removal");
+    assert_eq!(gone["published"], true, "{gone}");
+    let states = store.documents("default").await.expect("documents");
+    assert_eq!(states[0].status, DocumentStatus::Removed);
 }
