@@ -423,6 +423,45 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
     assert_eq!(states, [(MONARC, "removed"), (SAMPLE, "indexed")]);
     assert_eq!(bucket.get("indexes/default/CURRENT"), v3);
 
+    // An admin upload: stored in the bucket, ingested, answered by the query service. (Its
+    // bucket event arrives too, and changes nothing.)
+    let upload = |name: &str, token: Option<&str>, body: Vec<u8>| {
+        let mut request = http
+            .post(format!("{}/documents?name={name}", ingest.base))
+            .header("Content-Type", "application/pdf")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().expect("upload");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = upload("not-a.pdf", Some(&admin), b"plain text".to_vec());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("not_pdf"))
+    );
+    let pdf = std::fs::read(support::repo_root().join("data/pdf").join(SAMPLE)).expect("pdf");
+    let (status, _) = upload("copy.pdf", None, pdf.clone());
+    assert_eq!(status, 401);
+    let (status, body) = upload("copy.pdf", Some(&admin), pdf);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["documents"][0]["name"], "copy.pdf", "{body}");
+    assert_eq!(body["documents"][0]["status"], "indexed", "{body}");
+    let v4 = body["index_version"].as_str().expect("version").to_string();
+    assert_ne!(v4, v3);
+    wait_for(
+        "the uploaded version",
+        Duration::from_secs(30),
+        &servers,
+        || (health(&http, &query)["index_version"] == v4.as_str()).then_some(()),
+    );
+    let (status, body) = ask(&http, &query, &token, "How do I reset my password?");
+    assert_eq!(status, 200, "{body}");
+    assert!(cited(&body, "copy.pdf") || cited(&body, SAMPLE), "{body}");
+    assert!(bucket.get("docs/copy.pdf").starts_with("%PDF-"));
+
     // The webhook wants its token, and an event.
     let unauthorised = http
         .post(format!("{}/events/s3", ingest.base))

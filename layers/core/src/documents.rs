@@ -38,7 +38,7 @@ pub enum DocumentsError {
 /// What a synchronisation did.
 #[derive(Debug, Default)]
 pub struct Synced {
-    /// The new state of each document looked at (unchanged documents are not listed).
+    /// The state of each document looked at.
     pub documents: Vec<DocumentRecord>,
     /// The version `CURRENT` names afterwards.
     pub version: Option<String>,
@@ -199,7 +199,15 @@ impl Documents {
                         0,
                         0,
                     )),
-                    Outcome::Unchanged => {}
+                    // Already indexed with these bytes (often by the event of this very
+                    // upload): its recorded state stands.
+                    Outcome::Unchanged => synced.documents.extend(
+                        states
+                            .documents(&self.collection)
+                            .await?
+                            .into_iter()
+                            .find(|d| d.name == report.name),
+                    ),
                 }
             }
         }
@@ -311,6 +319,7 @@ mod tests {
             .expect("sync");
         assert!(!again.published);
         assert_eq!(again.version.as_deref(), Some(v1.as_str()));
+        assert_eq!(again.documents, first.documents, "its recorded state");
 
         // A broken PDF is recorded as failed and the published version stays.
         objects
