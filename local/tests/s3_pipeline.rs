@@ -576,3 +576,142 @@ fn s3_down_at_cold_start_answers_503_then_recovers() {
     );
     assert!(table.contains(published.trim()), "{table}");
 }
+
+/// Forwards connections to `target` until a request line contains `PUT ` and `pattern`: from
+/// then on nothing more is forwarded in either direction (the upload hangs mid-way) and
+/// `stalled` is set.
+fn stalling_proxy(
+    listener: TcpListener,
+    target: String,
+    pattern: &'static str,
+    stalled: Arc<AtomicBool>,
+) {
+    use std::io::Write as _;
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let (mut s_read, mut c_write) = (server, client);
+            let stalled_up = stalled.clone();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match c_read.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let chunk = String::from_utf8_lossy(&buf[..n]);
+                    if chunk.contains("PUT ") && chunk.contains(pattern) {
+                        stalled_up.store(true, Ordering::SeqCst);
+                        // Hold the connection open, forwarding nothing.
+                        std::thread::sleep(Duration::from_secs(3600));
+                        return;
+                    }
+                    if s_write.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+            let stalled_down = stalled.clone();
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match s_read.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    if stalled_down.load(Ordering::SeqCst) || c_write.write_all(&buf[..n]).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn an_ingest_killed_mid_upload_leaves_current_on_the_old_version() {
+    let Some(endpoint) = ready() else { return };
+    let bucket = Bucket::create(&endpoint, "killed");
+    let rag = |endpoint: &str, args: &[&std::ffi::OsStr]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rag"));
+        command
+            .env("RAG_MODEL_DIR", support::model_dir())
+            .envs(bucket.env(endpoint))
+            .args(args);
+        command
+    };
+    let sample = support::repo_root().join("data/pdf").join(SAMPLE);
+    let out = rag(&endpoint, &["ingest".as_ref(), sample.as_os_str()])
+        .output()
+        .expect("rag ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v1 = bucket.get("indexes/default/CURRENT");
+
+    // A second ingest whose index upload hangs half-way (the proxy stops forwarding), then
+    // the process is killed (SIGKILL).
+    let port = common::free_port();
+    let stalled = Arc::new(AtomicBool::new(false));
+    stalling_proxy(
+        TcpListener::bind(("127.0.0.1", port)).expect("proxy port"),
+        endpoint.trim_start_matches("http://").to_string(),
+        "/index.rag",
+        stalled.clone(),
+    );
+    let monarc = support::corpus_dir().join("fr").join(MONARC);
+    let mut child = rag(
+        &format!("http://127.0.0.1:{port}"),
+        &["ingest".as_ref(), monarc.as_os_str()],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("spawn rag ingest");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !stalled.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the index upload never started");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "rag ingest ended before uploading"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+
+    // CURRENT still names v1, which loads and answers; no half version is listed.
+    assert_eq!(bucket.get("indexes/default/CURRENT"), v1);
+    let listed = rag(&endpoint, &["index".as_ref(), "list".as_ref()])
+        .output()
+        .expect("rag index list");
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.starts_with(&format!("* {v1}")), "{listed}");
+    let out = rag(
+        &endpoint,
+        &[
+            "ask".as_ref(),
+            "--json".as_ref(),
+            "How do I reset my password?".as_ref(),
+        ],
+    )
+    .output()
+    .expect("rag ask");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(cited(&answer, SAMPLE), "{answer}");
+}
