@@ -8,11 +8,38 @@ use rag_core::chunk::ChunkParams;
 use rag_core::collection::DEFAULT_COLLECTION;
 use rag_core::documents::Documents;
 use rag_core::embed::{Models, Precision, load_models};
+use rag_core::generate::{Endpoint, Provider};
 use rag_core::live::LiveIndex;
 use rag_core::objects;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
 
 use crate::state::Ingest;
+
+/// Default model per provider: the original project's Gemini model, a small OpenAI one.
+fn default_model(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Gemini => "gemini-flash-latest",
+        Provider::OpenAi => "gpt-4o-mini",
+    }
+}
+
+fn llm_from_env() -> Result<Option<(Provider, Endpoint)>, ConfigError> {
+    let Some(provider) =
+        Provider::parse(&var("LLM_PROVIDER").unwrap_or_default()).map_err(ConfigError::Invalid)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        provider,
+        Endpoint {
+            base_url: var("LLM_BASE_URL").unwrap_or_else(|| provider.default_base_url().into()),
+            model: var("LLM_MODEL").unwrap_or_else(|| default_model(provider).into()),
+            api_key: var("LLM_API_KEY"),
+            temperature: parsed("LLM_TEMPERATURE", 0.0)?,
+            timeout: std::time::Duration::from_millis(parsed("LLM_TIMEOUT_MS", 15_000)?),
+        },
+    )))
+}
 
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +78,9 @@ pub struct Config {
     pub bucket: Option<String>,
     /// Shared secret of the S3-event webhook.
     pub webhook_token: Option<String>,
+    /// The LLM (LLM_PROVIDER, LLM_MODEL, LLM_BASE_URL, LLM_API_KEY, LLM_TEMPERATURE,
+    /// LLM_TIMEOUT_MS); `None`: the extractive answer.
+    pub llm: Option<(Provider, Endpoint)>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -93,6 +123,7 @@ impl Config {
             admin: var("RAG_ADMIN_USERNAME").zip(var("RAG_ADMIN_PASSWORD")),
             bucket: var("S3_BUCKET"),
             webhook_token: var("INGEST_WEBHOOK_TOKEN"),
+            llm: llm_from_env()?,
         })
     }
 

@@ -61,6 +61,11 @@ pub struct QueryResponse {
     pub index_version: String,
     /// False when the documentation does not contain the answer.
     pub grounded: bool,
+    /// What wrote the answer: "extractive", "gemini", "openai", or "extractive-fallback" when
+    /// the LLM failed.
+    pub generator: String,
+    /// The LLM's model, when one answered.
+    pub model: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -80,6 +85,9 @@ pub struct HistoryItem {
     pub answer: String,
     pub sources: Vec<SourceDto>,
     pub latency_ms: f64,
+    /// What wrote the answer (see `QueryResponse`).
+    pub generator: String,
+    pub model: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
 }
@@ -92,6 +100,8 @@ impl From<QueryRecord> for HistoryItem {
             answer: r.query.answer,
             sources: r.query.sources.into_iter().map(SourceDto::from).collect(),
             latency_ms: r.query.latency_ms,
+            generator: r.query.generator,
+            model: r.query.model,
             created_at: rfc3339(r.created_at),
         }
     }

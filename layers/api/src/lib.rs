@@ -95,6 +95,10 @@ impl App {
             tokens: config.tokens()?,
             engine,
             ingest,
+            generator: config
+                .llm
+                .clone()
+                .map(|(provider, endpoint)| rag_core::generate::connect(provider, endpoint)),
         })
     }
 }

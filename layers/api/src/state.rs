@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rag_core::accounts::Tokens;
 use rag_core::documents::Documents;
+use rag_core::generate::Generator;
 use rag_core::live::LiveIndex;
 use rag_core::store::Store;
 
@@ -16,6 +17,8 @@ pub struct App {
     pub engine: Option<Arc<LiveIndex>>,
     /// The collection's documents; `None` in functions that do not ingest.
     pub ingest: Option<Arc<Ingest>>,
+    /// The LLM that rewrites grounded answers; `None`: the extractive answer (LLM_PROVIDER).
+    pub generator: Option<Arc<dyn Generator>>,
 }
 
 /// What the ingest routes need besides the documents: which bucket's events to follow and the

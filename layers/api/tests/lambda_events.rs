@@ -182,6 +182,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             tokens,
             engine,
             ingest: None,
+            generator: None,
         },
         token,
     })
@@ -316,6 +317,7 @@ async fn ingest_function_applies_s3_trigger_events() {
             bucket: Some("rag-docs".into()),
             webhook_token: None,
         })),
+        generator: None,
     };
     let pdf = std::fs::read(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
         .expect("sample");

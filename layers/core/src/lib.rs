@@ -14,6 +14,7 @@ pub mod collection;
 pub mod documents;
 pub mod embed;
 pub mod eval;
+pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod live;

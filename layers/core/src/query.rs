@@ -54,6 +54,9 @@ pub struct Timings {
     pub embed_ms: f64,
     pub search_ms: f64,
     pub answer_ms: f64,
+    /// Time waiting for the LLM (0 with the extractive answer).
+    #[serde(default)]
+    pub generate_ms: f64,
 }
 
 /// An answered question.
@@ -68,6 +71,16 @@ pub struct Answer {
     pub best_score: f32,
     pub lang: Lang,
     pub timings: Timings,
+    /// What wrote the answer: "extractive", "gemini", "openai", or "extractive-fallback" when
+    /// the LLM failed.
+    pub generator: String,
+    /// The LLM's model, when one answered.
+    pub model: Option<String>,
+    /// Citations by the LLM to passages it was not given, removed from the answer.
+    pub dropped_citations: usize,
+    /// The full text of the cited passages, for a generator (same order as `sources`).
+    #[serde(skip)]
+    pub passages: Vec<crate::generate::Passage>,
 }
 
 /// Settings of the question path.
@@ -139,7 +152,7 @@ pub fn search(
     let timings = Timings {
         embed_ms,
         search_ms: ms(t),
-        answer_ms: 0.0,
+        ..Timings::default()
     };
     Ok(Retrieved {
         hits,
@@ -187,6 +200,17 @@ pub fn ask(
         options.min_similarity,
     )?;
     timings.answer_ms = ms(t);
+    let passages = hits
+        .iter()
+        .map(|h| {
+            let c = &index.chunks[h.chunk];
+            crate::generate::Passage {
+                document: c.document.clone(),
+                page: c.page,
+                text: c.text.clone(),
+            }
+        })
+        .collect();
     Ok(Answer {
         answer: extracted.text,
         sources: if extracted.grounded {
@@ -199,5 +223,13 @@ pub fn ask(
         best_score: hits.iter().map(|h| h.similarity).fold(0.0, f32::max),
         lang: detect_lang(q),
         timings,
+        generator: "extractive".into(),
+        model: None,
+        dropped_citations: 0,
+        passages: if extracted.grounded {
+            passages
+        } else {
+            Vec::new()
+        },
     })
 }

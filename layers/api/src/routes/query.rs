@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use rag_core::accounts;
+use rag_core::generate::{self, CONTEXT_TOKENS};
 use rag_core::query::{self, DEFAULT_TOP_K, QueryOptions};
 use rag_core::store::NewQuery;
 
@@ -74,6 +75,13 @@ pub async fn ask(
             e.to_string(),
         )
     })??;
+    // An LLM, when configured, rewrites a grounded answer; if it fails the extractive one stands.
+    let answer = match &app.generator {
+        Some(generator) => {
+            generate::ground(answer, &question, generator.as_ref(), CONTEXT_TOKENS).await
+        }
+        None => answer,
+    };
     let index_version = index.version();
     let query_id = app
         .store
@@ -86,6 +94,8 @@ pub async fn ask(
             grounded: answer.grounded,
             latency_ms: answer.latency_ms,
             index_version: index_version.clone(),
+            generator: answer.generator.clone(),
+            model: answer.model.clone(),
         })
         .await?;
     Ok(Json(QueryResponse {
@@ -95,5 +105,7 @@ pub async fn ask(
         latency_ms: answer.latency_ms,
         index_version,
         grounded: answer.grounded,
+        generator: answer.generator,
+        model: answer.model,
     }))
 }

@@ -81,6 +81,10 @@ pub struct NewQuery {
     pub grounded: bool,
     pub latency_ms: f64,
     pub index_version: String,
+    /// What wrote the answer ("extractive", "gemini", "openai", "extractive-fallback").
+    pub generator: String,
+    /// The LLM's model, when one answered.
+    pub model: Option<String>,
 }
 
 /// A recorded question: what was recorded, with its id and time.
@@ -227,6 +231,8 @@ pub(crate) mod conformance {
             grounded: n.is_multiple_of(2),
             latency_ms: 12.5,
             index_version: "abc123".into(),
+            generator: if n == 4 { "gemini" } else { "extractive" }.into(),
+            model: (n == 4).then(|| "gemini-flash-latest".into()),
         }
     }
 

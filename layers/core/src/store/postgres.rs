@@ -21,6 +21,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../../infra/migrations/postgres/0002_documents.sql"),
     ),
+    (
+        3,
+        include_str!("../../../../infra/migrations/postgres/0003_generator.sql"),
+    ),
 ];
 /// Serialises migrations when several processes start at once.
 const MIGRATION_LOCK: i64 = 0x7261_6700;
@@ -201,8 +205,8 @@ impl QueryStore for PostgresStore {
         let client = self.pool.get().await.map_err(pool_err)?;
         let row = client
             .query_one(
-                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 &[
                     &q.user_id,
                     &q.question,
@@ -213,6 +217,8 @@ impl QueryStore for PostgresStore {
                     &q.latency_ms,
                     &q.index_version,
                     &now_ms(),
+                    &q.generator,
+                    &q.model,
                 ],
             )
             .await
@@ -229,7 +235,7 @@ impl QueryStore for PostgresStore {
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client
             .query(
-                "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at
+                "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model
                  FROM queries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
                 &[&user_id, &before.unwrap_or(i64::MAX), &(limit as i64)],
             )
@@ -251,6 +257,8 @@ impl QueryStore for PostgresStore {
                         grounded: r.get(6),
                         latency_ms: r.get(7),
                         index_version: r.get(8),
+                        generator: r.get(10),
+                        model: r.get(11),
                     },
                 })
             })

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../../infra/migrations/sqlite/0002_documents.sql"),
     ),
+    (
+        3,
+        include_str!("../../../../infra/migrations/sqlite/0003_generator.sql"),
+    ),
 ];
 
 /// SQLite-backed store. Writes are durable on return (WAL, synchronous=FULL).
@@ -219,8 +223,8 @@ impl QueryStore for SqliteStore {
             serde_json::to_string(&q.sources).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.with(move |c| {
             c.execute(
-                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     q.user_id,
                     q.question,
@@ -230,7 +234,9 @@ impl QueryStore for SqliteStore {
                     q.grounded,
                     q.latency_ms,
                     q.index_version,
-                    now_ms()
+                    now_ms(),
+                    q.generator,
+                    q.model
                 ],
             )
             .map_err(err)?;
@@ -248,7 +254,7 @@ impl QueryStore for SqliteStore {
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at
+                    "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model
                      FROM queries WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
                 )
                 .map_err(err)?;
@@ -267,6 +273,8 @@ impl QueryStore for SqliteStore {
                             r.get::<_, f64>(7)?,
                             r.get::<_, String>(8)?,
                             r.get::<_, i64>(9)?,
+                            r.get::<_, String>(10)?,
+                            r.get::<_, Option<String>>(11)?,
                         ))
                     },
                 )
@@ -286,6 +294,8 @@ impl QueryStore for SqliteStore {
                         grounded: r.6,
                         latency_ms: r.7,
                         index_version: r.8,
+                        generator: r.10,
+                        model: r.11,
                     },
                 })
             })
