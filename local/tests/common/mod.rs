@@ -58,6 +58,11 @@ pub fn free_port() -> u16 {
 
 /// Ingests the sample, creates admin/alice/bob, starts the server and waits for /health.
 pub fn start(database_url: Option<&str>) -> Option<Server> {
+    start_with(database_url, &[])
+}
+
+/// [`start`], with extra environment variables for the server.
+pub fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> Option<Server> {
     if !support::available(&support::model_dir().join("use-m3"), "model files") {
         return None;
     }
@@ -86,7 +91,7 @@ pub fn start(database_url: Option<&str>) -> Option<Server> {
         }
         ok(&mut c);
     }
-    Some(serve(data, database_url, &[]))
+    Some(serve(data, database_url, env))
 }
 
 /// Starts `rag serve` on a free port over `data` with extra environment variables, and waits
