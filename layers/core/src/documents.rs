@@ -101,10 +101,10 @@ impl Documents {
         if !valid_name(name) {
             return Err(DocumentsError::InvalidName(name.to_string()));
         }
-        if !bytes.starts_with(b"%PDF-")
-            && !bytes[..bytes.len().min(1024)]
-                .windows(5)
-                .any(|w| w == b"%PDF-")
+        // The header may follow some junk bytes, as PDF readers allow (within the first 1 KiB).
+        if !bytes[..bytes.len().min(1024)]
+            .windows(5)
+            .any(|w| w == b"%PDF-")
         {
             return Err(DocumentsError::NotPdf(name.to_string()));
         }
