@@ -477,24 +477,6 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
     assert_eq!(garbage.status().as_u16(), 400);
 }
 
-/// Forwards connections from `listener` to `target`, for as long as the test runs.
-fn proxy(listener: TcpListener, target: String) {
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(&target) else {
-                continue;
-            };
-            let (mut c_read, mut s_write) = (
-                client.try_clone().expect("clone"),
-                server.try_clone().expect("clone"),
-            );
-            let (mut s_read, mut c_write) = (server, client);
-            std::thread::spawn(move || std::io::copy(&mut c_read, &mut s_write));
-            std::thread::spawn(move || std::io::copy(&mut s_read, &mut c_write));
-        }
-    });
-}
-
 #[test]
 fn s3_down_at_cold_start_answers_503_then_recovers() {
     let Some(endpoint) = ready() else { return };
@@ -544,6 +526,7 @@ fn s3_down_at_cold_start_answers_503_then_recovers() {
     proxy(
         TcpListener::bind(("127.0.0.1", port)).expect("proxy port"),
         endpoint.trim_start_matches("http://").to_string(),
+        None,
     );
     let back = Instant::now();
     let body = wait_for("recovery", Duration::from_secs(30), &[&query], || {
@@ -577,16 +560,16 @@ fn s3_down_at_cold_start_answers_503_then_recovers() {
     assert!(table.contains(published.trim()), "{table}");
 }
 
-/// Forwards connections to `target` until a request line contains `PUT ` and `pattern`: from
-/// then on nothing more is forwarded in either direction (the upload hangs mid-way) and
-/// `stalled` is set.
-fn stalling_proxy(
-    listener: TcpListener,
-    target: String,
-    pattern: &'static str,
-    stalled: Arc<AtomicBool>,
-) {
+/// Forwards connections from `listener` to `target` for as long as the test runs. With
+/// `stall`: once a request contains `PUT ` and its pattern, nothing more is forwarded in either
+/// direction (the upload hangs mid-way) and its flag is set.
+fn proxy(listener: TcpListener, target: String, stall: Option<(&'static str, Arc<AtomicBool>)>) {
     use std::io::Write as _;
+    let stalled = stall.as_ref().map_or_else(
+        || Arc::new(AtomicBool::new(false)),
+        |(_, flag)| flag.clone(),
+    );
+    let pattern = stall.map(|(pattern, _)| pattern);
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let Ok(server) = TcpStream::connect(&target) else {
@@ -606,7 +589,7 @@ fn stalling_proxy(
                         Ok(n) => n,
                     };
                     let chunk = String::from_utf8_lossy(&buf[..n]);
-                    if chunk.contains("PUT ") && chunk.contains(pattern) {
+                    if pattern.is_some_and(|p| chunk.contains("PUT ") && chunk.contains(p)) {
                         stalled_up.store(true, Ordering::SeqCst);
                         // Hold the connection open, forwarding nothing.
                         std::thread::sleep(Duration::from_secs(3600));
@@ -662,11 +645,10 @@ fn an_ingest_killed_mid_upload_leaves_current_on_the_old_version() {
     // the process is killed (SIGKILL).
     let port = common::free_port();
     let stalled = Arc::new(AtomicBool::new(false));
-    stalling_proxy(
+    proxy(
         TcpListener::bind(("127.0.0.1", port)).expect("proxy port"),
         endpoint.trim_start_matches("http://").to_string(),
-        "/index.rag",
-        stalled.clone(),
+        Some(("/index.rag", stalled.clone())),
     );
     let monarc = support::corpus_dir().join("fr").join(MONARC);
     let mut child = rag(

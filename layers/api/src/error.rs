@@ -127,33 +127,25 @@ impl From<QueryError> for ApiError {
     }
 }
 
+/// A body the extractor refused: too large, or not what the API documents (malformed JSON, a
+/// missing or mistyped field, a wrong content type).
+fn rejected_body(status: StatusCode, detail: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(status, "body_too_large", "request body too large")
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "request body too large",
-            )
-        } else {
-            // Malformed JSON, a missing or mistyped field, a wrong content type: the client's
-            // request is not what the API documents.
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
-        }
+        rejected_body(e.status(), e.body_text())
     }
 }
 
 impl From<BytesRejection> for ApiError {
     fn from(e: BytesRejection) -> Self {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "request body too large",
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
-        }
+        rejected_body(e.status(), e.body_text())
     }
 }
 

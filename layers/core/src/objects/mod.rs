@@ -79,3 +79,23 @@ pub(crate) fn check_key(key: &str) -> Result<(), ObjectError> {
         Ok(())
     }
 }
+
+/// What every store must do with conditional writes, checked by each adapter's tests.
+#[cfg(test)]
+pub(crate) async fn check_conditional_writes(store: &dyn ObjectStore, key: &str) {
+    store.put_if(key, b"v1", None).await.expect("create");
+    assert!(matches!(
+        store.put_if(key, b"v1b", None).await,
+        Err(ObjectError::PreconditionFailed(_))
+    ));
+    let (_, tag) = store.get_tagged(key).await.expect("get").expect("exists");
+    store
+        .put_if(key, b"v2", Some(&tag))
+        .await
+        .expect("first writer");
+    assert!(matches!(
+        store.put_if(key, b"v3", Some(&tag)).await,
+        Err(ObjectError::PreconditionFailed(_))
+    ));
+    assert_eq!(store.get(key).await.expect("get"), b"v2");
+}

@@ -353,33 +353,7 @@ mod tests {
             ["indexes/default/v1/index.rag"]
         );
 
-        store
-            .put_if("indexes/default/CURRENT", b"v1", None)
-            .await
-            .expect("create");
-        assert!(matches!(
-            store.put_if("indexes/default/CURRENT", b"v1b", None).await,
-            Err(ObjectError::PreconditionFailed(_))
-        ));
-        let (_, tag) = store
-            .get_tagged("indexes/default/CURRENT")
-            .await
-            .expect("get")
-            .expect("exists");
-        store
-            .put_if("indexes/default/CURRENT", b"v2", Some(&tag))
-            .await
-            .expect("first writer");
-        assert!(matches!(
-            store
-                .put_if("indexes/default/CURRENT", b"v3", Some(&tag))
-                .await,
-            Err(ObjectError::PreconditionFailed(_))
-        ));
-        assert_eq!(
-            store.get("indexes/default/CURRENT").await.expect("get"),
-            b"v2"
-        );
+        crate::objects::check_conditional_writes(&store, "indexes/default/CURRENT").await;
 
         store.delete("docs/a.pdf").await.expect("delete");
         assert!(matches!(
