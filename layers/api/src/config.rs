@@ -10,7 +10,7 @@ use rag_core::documents::Documents;
 use rag_core::embed::{Models, Precision, load_models};
 use rag_core::generate::{Endpoint, Provider};
 use rag_core::live::LiveIndex;
-use rag_core::objects;
+use rag_core::objects::ObjectStore;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
 
 use crate::state::Ingest;
@@ -170,10 +170,14 @@ impl Config {
     /// The collection's current index over `models`, loaded now (the cold start) and refreshed
     /// while the process lives. A collection not yet published, or an unreachable store, leaves
     /// the process up, answering 503 until an index loads.
-    pub async fn engine(&self, models: Arc<Models>) -> Result<Arc<LiveIndex>, ConfigError> {
+    pub async fn engine(
+        &self,
+        models: Arc<Models>,
+        objects: Arc<dyn ObjectStore>,
+    ) -> Result<Arc<LiveIndex>, ConfigError> {
         let live = Arc::new(LiveIndex::new(
             models,
-            objects::from_env(&self.data_dir).await,
+            objects,
             &self.collection,
             std::time::Duration::from_secs(self.index_refresh_secs),
         ));
@@ -184,15 +188,10 @@ impl Config {
         Ok(live)
     }
 
-    /// The collection's documents in the configured store, ingested with `models`.
-    pub async fn ingest(&self, models: Arc<Models>) -> Arc<Ingest> {
+    /// The collection's documents in `objects`, ingested with `models`.
+    pub fn ingest(&self, models: Arc<Models>, objects: Arc<dyn ObjectStore>) -> Arc<Ingest> {
         Arc::new(Ingest {
-            documents: Documents::new(
-                objects::from_env(&self.data_dir).await,
-                models,
-                &self.collection,
-                ChunkParams::default(),
-            ),
+            documents: Documents::new(objects, models, &self.collection, ChunkParams::default()),
             bucket: self.bucket.clone(),
             webhook_token: self.webhook_token.clone(),
         })

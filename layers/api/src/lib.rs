@@ -70,7 +70,8 @@ impl Needs {
 
 impl App {
     /// Builds what the routes share, once per process (kept warm across invocations); the
-    /// models are loaded once even when both the engine and ingestion use them.
+    /// models and the object-store client are built once even when both the engine and
+    /// ingestion use them.
     pub async fn from_config(config: &Config, needs: Needs) -> Result<App, ConfigError> {
         let models = if needs.engine || needs.ingest {
             Some(config.models().await?)
@@ -78,16 +79,19 @@ impl App {
             None
         };
         let (engine, ingest) = match models {
-            Some(models) => (
-                match needs.engine {
-                    true => Some(config.engine(models.clone()).await?),
-                    false => None,
-                },
-                match needs.ingest {
-                    true => Some(config.ingest(models).await),
-                    false => None,
-                },
-            ),
+            Some(models) => {
+                let objects = rag_core::objects::from_env(&config.data_dir).await;
+                (
+                    match needs.engine {
+                        true => Some(config.engine(models.clone(), objects.clone()).await?),
+                        false => None,
+                    },
+                    match needs.ingest {
+                        true => Some(config.ingest(models, objects)),
+                        false => None,
+                    },
+                )
+            }
             None => (None, None),
         };
         Ok(App {
