@@ -51,6 +51,12 @@ impl From<Source> for SourceDto {
     }
 }
 
+/// A piece of a streamed answer (`event: token`).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenEvent {
+    pub text: String,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct QueryResponse {
     pub query_id: i64,

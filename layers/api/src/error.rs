@@ -6,6 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rag_core::accounts::AuthError;
+use rag_core::assistant::AskError;
 use rag_core::collection::CollectionError;
 use rag_core::documents::DocumentsError;
 use rag_core::query::QueryError;
@@ -48,18 +49,25 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON body, also sent as the last event of a stream that failed.
+    pub fn body(self) -> ErrorBody {
         if self.status.is_server_error() {
             tracing::warn!(code = self.code, message = %self.message, "request failed");
         }
-        let body = ErrorBody {
+        ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message,
             },
-        };
-        (self.status, Json(body)).into_response()
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        (status, Json(self.body())).into_response()
     }
 }
 
@@ -103,6 +111,20 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", msg)
             }
             AuthError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AskError> for ApiError {
+    fn from(e: AskError) -> Self {
+        match e {
+            AskError::NoIndex(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "engine_unavailable",
+                e.to_string(),
+            ),
+            AskError::Query(q) => q.into(),
+            AskError::Store(s) => s.into(),
         }
     }
 }

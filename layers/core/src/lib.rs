@@ -4,11 +4,13 @@
 //! - [`embed`] turns passages and questions into vectors; [`index`] searches them (HNSW + BM25);
 //! - [`ingest`] builds a collection's index, [`collection`] publishes and loads its versions
 //!   through an [`objects::ObjectStore`];
-//! - [`query`] answers a question with [`answer`]'s extractive answerer; [`eval`] scores
+//! - [`query`] answers a question with [`answer`]'s extractive answerer, [`generate`] with an
+//!   LLM; [`assistant`] runs both for the service and records the history; [`eval`] scores
 //!   retrieval on a question set.
 
 pub mod accounts;
 pub mod answer;
+pub mod assistant;
 pub mod chunk;
 pub mod collection;
 pub mod documents;

@@ -22,6 +22,7 @@ use crate::state::App;
         super::documents::list,
         super::documents::webhook,
     ),
+    components(schemas(crate::dto::TokenEvent)),
     modifiers(&Bearer),
     tags((name = "auth"), (name = "query"), (name = "history"), (name = "health"), (name = "admin"), (name = "documents"))
 )]

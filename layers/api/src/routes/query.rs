@@ -1,17 +1,21 @@
-//! POST /query
+//! POST /query: a JSON answer, or with `Accept: text/event-stream` the answer streamed as
+//! the model writes it.
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use rag_core::accounts;
-use rag_core::generate::{self, CONTEXT_TOKENS};
-use rag_core::query::{self, DEFAULT_TOP_K, QueryOptions};
-use rag_core::store::NewQuery;
+use rag_core::assistant::{self, Asked};
+use rag_core::query::{DEFAULT_TOP_K, QueryOptions};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::bearer;
-use crate::dto::{QueryRequest, QueryResponse, SourceDto};
+use crate::dto::{QueryRequest, QueryResponse, SourceDto, TokenEvent};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
 
@@ -21,10 +25,16 @@ pub fn router() -> Router<App> {
 
 /// Answers a question from the documentation, with cited pages; the question is recorded in
 /// the caller's history.
+///
+/// With `Accept: text/event-stream` the reply is a stream of `token` events (`{"text"}`, pieces
+/// of the answer as the model writes them), then one `done` event carrying the whole
+/// `QueryResponse`, whose `answer` is the one that stands (citations checked, or the extractive
+/// answer if the model failed mid-way), or an `error` event (`ErrorBody`).
 #[utoipa::path(post, path = "/query", tag = "query", request_body = QueryRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = QueryResponse),
+        (status = 200, body = QueryResponse,
+         description = "the answer; with `Accept: text/event-stream`, `token` events then a `done` event carrying it"),
         (status = 400, body = ErrorBody, description = "malformed body"),
         (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
         (status = 403, body = ErrorBody, description = "account deactivated"),
@@ -36,69 +46,74 @@ pub async fn ask(
     State(app): State<App>,
     headers: HeaderMap,
     body: Result<Json<QueryRequest>, JsonRejection>,
-) -> Result<Json<QueryResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(&headers)).await?;
     let Json(req) = body?;
-    let unavailable = |why: Option<String>| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "engine_unavailable",
-            match why {
-                Some(why) => format!("no index loaded: {why}"),
-                None => "no index loaded: no version published yet".into(),
-            },
-        )
-    };
-    let engine = app.engine.clone().ok_or_else(|| unavailable(None))?;
-    engine.refresh_if_due().await;
-    let index = engine
-        .current()
-        .ok_or_else(|| unavailable(engine.last_failure().map(|f| f.message)))?;
+    let engine = app.engine.clone().ok_or_else(|| {
+        assistant::AskError::NoIndex("this function does not answer questions".into())
+    })?;
     let options = QueryOptions {
         top_k: req.top_k.unwrap_or(DEFAULT_TOP_K),
         ..QueryOptions::default()
     };
-    query::validate(&req.question, options.top_k)?;
-    let question = req.question.trim().to_string();
-    let asked = question.clone();
-    let (worker, searched) = (engine.clone(), index.clone());
-    // Embedding is CPU-bound: keep it off the async workers. The request keeps its snapshot of
-    // the index even if a newer version is swapped in meanwhile.
-    let answer = tokio::task::spawn_blocking(move || {
-        query::ask(&searched, &worker.models, &asked, &options)
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "engine_unavailable",
-            e.to_string(),
+    let draft = assistant::draft(&engine, &req.question, options).await?;
+    if !wants_stream(&headers) {
+        let asked = assistant::complete(
+            draft,
+            app.generator.as_deref(),
+            app.store.as_ref(),
+            user.id,
+            None,
         )
-    })??;
-    // An LLM, when configured, rewrites a grounded answer; if it fails the extractive one stands.
-    let answer = match &app.generator {
-        Some(generator) => {
-            generate::ground(answer, &question, generator.as_ref(), CONTEXT_TOKENS).await
-        }
-        None => answer,
-    };
-    let index_version = index.version();
-    let query_id = app
-        .store
-        .record_query(NewQuery {
-            user_id: user.id,
-            question,
-            answer: answer.answer.clone(),
-            sources: answer.sources.clone(),
-            best_score: answer.best_score,
-            grounded: answer.grounded,
-            latency_ms: answer.latency_ms,
-            index_version: index_version.clone(),
-            generator: answer.generator.clone(),
-            model: answer.model.clone(),
-        })
         .await?;
-    Ok(Json(QueryResponse {
+        return Ok(Json(response(asked)).into_response());
+    }
+    let (events, received) = mpsc::unbounded_channel();
+    // The answer is completed and recorded even if the client goes away mid-stream.
+    tokio::spawn(async move {
+        let tokens = events.clone();
+        let mut on_delta = move |text: &str| {
+            let event = Event::default().event("token").json_data(TokenEvent {
+                text: text.to_string(),
+            });
+            let _ = tokens.send(event);
+        };
+        let done = assistant::complete(
+            draft,
+            app.generator.as_deref(),
+            app.store.as_ref(),
+            user.id,
+            Some(&mut on_delta),
+        )
+        .await;
+        let last = match done {
+            Ok(asked) => Event::default().event("done").json_data(response(asked)),
+            Err(e) => Event::default()
+                .event("error")
+                .json_data(ApiError::from(e).body()),
+        };
+        let _ = events.send(last);
+    });
+    Ok(Sse::new(UnboundedReceiverStream::new(received))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// True when the client asked for server-sent events.
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+fn response(asked: Asked) -> QueryResponse {
+    let Asked {
+        query_id,
+        answer,
+        index_version,
+    } = asked;
+    QueryResponse {
         query_id,
         answer: answer.answer,
         sources: answer.sources.into_iter().map(SourceDto::from).collect(),
@@ -107,5 +122,5 @@ pub async fn ask(
         grounded: answer.grounded,
         generator: answer.generator,
         model: answer.model,
-    }))
+    }
 }

@@ -4,24 +4,32 @@
 use std::time::Instant;
 
 use super::prompt::{self, not_in_documentation};
-use super::{Generator, citations};
+use super::{Generator, OnDelta, citations};
 use crate::query::Answer;
 
 /// Replaces the extractive answer by the generator's. Not called (no paid call) when retrieval
 /// found no evidence; "not in the documentation" also when the model says so; the extractive
 /// answer, marked `extractive-fallback`, when the model fails.
+///
+/// With `on_delta`, the model's answer is streamed to it as written; the returned answer (its
+/// citations checked, or the fallback) is what stands.
 pub async fn ground(
     mut answer: Answer,
     question: &str,
     generator: &dyn Generator,
     context_tokens: usize,
+    on_delta: Option<&mut OnDelta<'_>>,
 ) -> Answer {
     if !answer.grounded || answer.passages.is_empty() {
         return answer;
     }
     let started = Instant::now();
     let prompt = prompt::build(question, answer.lang, &answer.passages, context_tokens);
-    match generator.generate(&prompt).await {
+    let generated = match on_delta {
+        Some(on_delta) => generator.generate_stream(&prompt, on_delta).await,
+        None => generator.generate(&prompt).await,
+    };
+    match generated {
         Ok(text) => {
             let cited = citations::check(&text, prompt.passages);
             if cited.dropped > 0 {

@@ -9,6 +9,7 @@ mod ground;
 mod openai;
 pub mod prompt;
 mod resilient;
+mod stream;
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub enum GenerateError {
     Status { status: u16, body: String },
     #[error("LLM response malformed: {0}")]
     Malformed(String),
+    #[error("LLM stream cut: {0}")]
+    StreamCut(String),
     #[error("LLM unreachable: {0}")]
     Unavailable(String),
     #[error("LLM calls suspended after repeated failures (for {0} s more)")]
@@ -37,12 +40,17 @@ impl GenerateError {
     /// Worth another attempt: overload, server errors, timeouts and connection failures.
     fn retryable(&self) -> bool {
         match self {
-            GenerateError::Timeout(_) | GenerateError::Unavailable(_) => true,
+            GenerateError::Timeout(_)
+            | GenerateError::Unavailable(_)
+            | GenerateError::StreamCut(_) => true,
             GenerateError::Status { status, .. } => *status == 429 || *status >= 500,
             GenerateError::Malformed(_) | GenerateError::CircuitOpen(_) => false,
         }
     }
 }
+
+/// Receives the pieces of an answer as the model writes them.
+pub type OnDelta<'a> = dyn FnMut(&str) + Send + 'a;
 
 /// A chat model that turns a prompt into an answer.
 #[async_trait::async_trait]
@@ -51,6 +59,13 @@ pub trait Generator: Send + Sync {
     fn provider(&self) -> &'static str;
     fn model(&self) -> &str;
     async fn generate(&self, prompt: &Prompt) -> Result<String, GenerateError>;
+    /// Like `generate`, passing each piece of the answer to `on_delta` as the model writes it.
+    /// A failure may come after some pieces were passed.
+    async fn generate_stream(
+        &self,
+        prompt: &Prompt,
+        on_delta: &mut OnDelta<'_>,
+    ) -> Result<String, GenerateError>;
 }
 
 /// Connection settings of an LLM endpoint. The key is never printed.
@@ -139,13 +154,7 @@ async fn post_json(
     timeout: Duration,
 ) -> Result<serde_json::Value, GenerateError> {
     let timeout_ms = timeout.as_millis() as u64;
-    let classify = |e: reqwest::Error| {
-        if e.is_timeout() {
-            GenerateError::Timeout(timeout_ms)
-        } else {
-            GenerateError::Unavailable(e.without_url().to_string())
-        }
-    };
+    let classify = |e| classify(e, timeout_ms);
     let response = request
         .timeout(timeout)
         .json(body)
@@ -161,6 +170,15 @@ async fn post_json(
         });
     }
     serde_json::from_str(&text).map_err(|e| GenerateError::Malformed(e.to_string()))
+}
+
+/// A failed HTTP exchange; the URL is left out of the message (it may carry a key).
+fn classify(e: reqwest::Error, timeout_ms: u64) -> GenerateError {
+    if e.is_timeout() {
+        GenerateError::Timeout(timeout_ms)
+    } else {
+        GenerateError::Unavailable(e.without_url().to_string())
+    }
 }
 
 #[cfg(test)]

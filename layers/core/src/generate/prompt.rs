@@ -63,7 +63,7 @@ pub fn build(question: &str, lang: Lang, passages: &[Passage], context_tokens: u
         let header = format!(
             "<<<PASSAGE {} | {}, page {}>>>\n",
             i + 1,
-            p.document,
+            defang(&p.document),
             p.page
         );
         let text = defang(&p.text);

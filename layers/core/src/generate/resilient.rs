@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{GenerateError, Generator, Prompt};
+use super::{GenerateError, Generator, OnDelta, Prompt};
 
 /// Consecutive failed calls that open the circuit.
 const FAILURES_TO_OPEN: u32 = 5;
@@ -59,6 +59,49 @@ impl<G: Generator> Resilient<G> {
     }
 }
 
+impl<G: Generator> Resilient<G> {
+    /// One call with retries: streamed when `on_delta` is given, and then retried only while
+    /// nothing was passed on (a reader cannot take back text it was shown).
+    async fn call(
+        &self,
+        prompt: &Prompt,
+        mut on_delta: Option<&mut OnDelta<'_>>,
+    ) -> Result<String, GenerateError> {
+        if let Some(secs) = self.open_for_secs() {
+            return Err(GenerateError::CircuitOpen(secs));
+        }
+        let mut attempt = 0;
+        let mut streamed = false;
+        loop {
+            let result = match on_delta.as_deref_mut() {
+                None => self.inner.generate(prompt).await,
+                Some(on_delta) => {
+                    let mut forward = |piece: &str| {
+                        streamed = true;
+                        on_delta(piece);
+                    };
+                    self.inner.generate_stream(prompt, &mut forward).await
+                }
+            };
+            match result {
+                Ok(text) => {
+                    self.record(true);
+                    return Ok(text);
+                }
+                Err(e) if e.retryable() && attempt < self.retries && !streamed => {
+                    tracing::info!(provider = self.inner.provider(), attempt, error = %e, "LLM call failed; retrying");
+                    tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    self.record(false);
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl<G: Generator> Generator for Resilient<G> {
     fn provider(&self) -> &'static str {
@@ -70,26 +113,14 @@ impl<G: Generator> Generator for Resilient<G> {
     }
 
     async fn generate(&self, prompt: &Prompt) -> Result<String, GenerateError> {
-        if let Some(secs) = self.open_for_secs() {
-            return Err(GenerateError::CircuitOpen(secs));
-        }
-        let mut attempt = 0;
-        loop {
-            match self.inner.generate(prompt).await {
-                Ok(text) => {
-                    self.record(true);
-                    return Ok(text);
-                }
-                Err(e) if e.retryable() && attempt < self.retries => {
-                    tracing::info!(provider = self.inner.provider(), attempt, error = %e, "LLM call failed; retrying");
-                    tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    self.record(false);
-                    return Err(e);
-                }
-            }
-        }
+        self.call(prompt, None).await
+    }
+
+    async fn generate_stream(
+        &self,
+        prompt: &Prompt,
+        on_delta: &mut OnDelta<'_>,
+    ) -> Result<String, GenerateError> {
+        self.call(prompt, Some(on_delta)).await
     }
 }

@@ -42,7 +42,7 @@ async fn reply(
         .seen
         .lock()
         .expect("lock")
-        .push((uri.path().to_string(), headers, parsed));
+        .push((uri.to_string(), headers, parsed));
     let next = {
         let mut replies = script.replies.lock().expect("lock");
         if replies.len() > 1 {
@@ -68,6 +68,83 @@ async fn server(replies: Vec<Reply>) -> (String, Script) {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), script)
+}
+
+/// How a streamed reply ends.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// Closed after the events.
+    Clean,
+    /// Connection broken mid-body.
+    Cut,
+    /// Kept open, silent.
+    Stall,
+}
+
+/// A server answering every POST with these SSE events (`data: {event}`), then `ending`.
+async fn stream_server(events: Vec<String>, ending: Ending) -> (String, Script) {
+    let script = Script::default();
+    let seen = script.clone();
+    let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+        let (seen, events) = (seen.clone(), events.clone());
+        async move {
+            let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            seen.seen
+                .lock()
+                .expect("lock")
+                .push((uri.to_string(), headers, parsed));
+            let (chunks, body) = tokio::sync::mpsc::channel(16);
+            tokio::spawn(async move {
+                for event in events {
+                    let _ = chunks
+                        .send(Ok(Bytes::from(format!("data: {event}\n\n"))))
+                        .await;
+                }
+                // Headers and events go out before the ending.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                match ending {
+                    Ending::Clean => {}
+                    Ending::Cut => {
+                        let reset = std::io::Error::other("connection reset");
+                        let _ = chunks.send(Err(reset)).await;
+                    }
+                    Ending::Stall => tokio::time::sleep(Duration::from_secs(3600)).await,
+                }
+            });
+            let body =
+                axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body));
+            ([("content-type", "text/event-stream")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), script)
+}
+
+fn openai_delta(text: &str, finish: Option<&str>) -> String {
+    json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "m",
+           "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]})
+    .to_string()
+}
+
+fn gemini_delta(text: &str, finish: Option<&str>) -> String {
+    let mut candidate = json!({"content": {"role": "model", "parts": [{"text": text}]}});
+    if let Some(finish) = finish {
+        candidate["finishReason"] = json!(finish);
+    }
+    json!({"candidates": [candidate], "modelVersion": "gemini-flash-latest"}).to_string()
+}
+
+/// Streams with `llm`, collecting the pieces passed on.
+async fn streamed(llm: &dyn Generator) -> (Result<String, GenerateError>, Vec<String>) {
+    let mut pieces = Vec::new();
+    let result = llm
+        .generate_stream(&prompt(), &mut |p: &str| pieces.push(p.to_string()))
+        .await;
+    (result, pieces)
 }
 
 fn ok(body: Value) -> Reply {
@@ -294,7 +371,7 @@ async fn the_llm_rewrites_grounded_answers_and_its_citations_are_checked() {
     let llm = connect(Provider::OpenAi, endpoint(base, "m", 2000));
     let q = "How do I connect to the VPN?";
 
-    let answer = ground(extractive(true), q, llm.as_ref(), 1000).await;
+    let answer = ground(extractive(true), q, llm.as_ref(), 1000, None).await;
     assert_eq!(answer.answer, "Open the client [1], then sign in.");
     assert_eq!(
         (answer.generator.as_str(), answer.model.as_deref()),
@@ -304,7 +381,7 @@ async fn the_llm_rewrites_grounded_answers_and_its_citations_are_checked() {
     assert_eq!(answer.sources.len(), 2);
     assert!(answer.timings.generate_ms > 0.0);
 
-    let refused = ground(extractive(true), q, llm.as_ref(), 1000).await;
+    let refused = ground(extractive(true), q, llm.as_ref(), 1000, None).await;
     assert!(!refused.grounded && refused.sources.is_empty());
     assert_eq!(
         refused.answer,
@@ -312,7 +389,7 @@ async fn the_llm_rewrites_grounded_answers_and_its_citations_are_checked() {
     );
 
     // Weak evidence: no call at all.
-    let weak = ground(extractive(false), q, llm.as_ref(), 1000).await;
+    let weak = ground(extractive(false), q, llm.as_ref(), 1000, None).await;
     assert_eq!(weak.generator, "extractive");
     assert_eq!(script.requests(), 2);
 }
@@ -324,7 +401,7 @@ async fn a_failing_llm_leaves_the_extractive_answer_marked_as_fallback() {
         Provider::Gemini,
         endpoint(base, "gemini-flash-latest", 2000),
     );
-    let answer = ground(extractive(true), "VPN?", llm.as_ref(), 1000).await;
+    let answer = ground(extractive(true), "VPN?", llm.as_ref(), 1000, None).await;
     assert_eq!(answer.generator, "extractive-fallback");
     assert_eq!(answer.answer, "Open the VPN client and sign in [1].");
     assert!(answer.grounded);
@@ -344,4 +421,145 @@ fn providers_are_parsed_from_their_names() {
         Some(Provider::OpenAi)
     );
     assert!(Provider::parse("claude").is_err());
+}
+
+#[tokio::test]
+async fn openai_compatible_stream_passes_pieces_as_they_come() {
+    let events = vec![
+        openai_delta("Open the ", None),
+        openai_delta("VPN client [1].", None),
+        openai_delta("", Some("stop")),
+        "[DONE]".to_string(),
+    ];
+    let (base, script) = stream_server(events, Ending::Clean).await;
+    let llm = OpenAi::new(endpoint(format!("{base}/v1"), "m", 2000));
+    let (text, pieces) = streamed(&llm).await;
+    assert_eq!(text.expect("answer"), "Open the VPN client [1].");
+    assert_eq!(pieces, ["Open the ", "VPN client [1]."]);
+    let (path, headers, body) = script.request(0);
+    assert_eq!(path, "/v1/chat/completions");
+    assert_eq!(headers["accept"], "text/event-stream");
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["messages"][0]["role"], "system");
+}
+
+#[tokio::test]
+async fn gemini_stream_passes_pieces_as_they_come() {
+    let events = vec![
+        gemini_delta("Ouvrez ", None),
+        gemini_delta("le client VPN [1].", Some("STOP")),
+    ];
+    let (base, script) = stream_server(events, Ending::Clean).await;
+    let llm = Gemini::new(endpoint(base, "gemini-flash-latest", 2000));
+    let (text, pieces) = streamed(&llm).await;
+    assert_eq!(text.expect("answer"), "Ouvrez le client VPN [1].");
+    assert_eq!(pieces, ["Ouvrez ", "le client VPN [1]."]);
+    let (path, headers, body) = script.request(0);
+    assert_eq!(
+        path,
+        "/v1beta/models/gemini-flash-latest:streamGenerateContent?alt=sse"
+    );
+    assert_eq!(headers["x-goog-api-key"], "secret-key");
+    assert_eq!(body["contents"][0]["role"], "user");
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_is_an_error_and_not_retried_once_text_was_shown() {
+    for ending in [Ending::Cut, Ending::Clean] {
+        let events = vec![openai_delta("Open the ", None)];
+        let (base, script) = stream_server(events, ending).await;
+        let llm = Resilient::new(
+            OpenAi::new(endpoint(base, "m", 2000)),
+            2,
+            Duration::from_millis(1),
+            Duration::from_secs(30),
+        );
+        let (result, pieces) = streamed(&llm).await;
+        assert!(
+            matches!(result, Err(GenerateError::StreamCut(_))),
+            "{result:?}"
+        );
+        assert_eq!(pieces, ["Open the "]);
+        assert_eq!(script.requests(), 1, "shown text cannot be retried");
+    }
+
+    let (base, script) = stream_server(vec![gemini_delta("", None)], Ending::Cut).await;
+    let llm = Resilient::new(
+        Gemini::new(endpoint(base, "g", 2000)),
+        2,
+        Duration::from_millis(1),
+        Duration::from_secs(30),
+    );
+    let (result, pieces) = streamed(&llm).await;
+    assert!(matches!(result, Err(GenerateError::StreamCut(_))));
+    assert!(pieces.is_empty());
+    assert_eq!(script.requests(), 3, "nothing shown yet: retried");
+}
+
+#[tokio::test]
+async fn a_stalled_stream_times_out_and_a_refusal_mid_stream_is_malformed() {
+    let (base, _) = stream_server(vec![openai_delta("Open", None)], Ending::Stall).await;
+    let llm = OpenAi::new(endpoint(base, "m", 200));
+    let (result, pieces) = streamed(&llm).await;
+    assert!(
+        matches!(result, Err(GenerateError::Timeout(200))),
+        "{result:?}"
+    );
+    assert_eq!(pieces, ["Open"]);
+
+    let events = vec![
+        gemini_delta("Ouvrez", None),
+        gemini_delta("", Some("SAFETY")),
+    ];
+    let (base, _) = stream_server(events, Ending::Clean).await;
+    let llm = Gemini::new(endpoint(base, "g", 2000));
+    match streamed(&llm).await.0 {
+        Err(GenerateError::Malformed(why)) => assert_eq!(why, "SAFETY"),
+        other => panic!("{other:?}"),
+    }
+
+    let (base, _) = stream_server(vec!["{not json".into()], Ending::Clean).await;
+    let llm = OpenAi::new(endpoint(base, "m", 2000));
+    assert!(matches!(
+        streamed(&llm).await.0,
+        Err(GenerateError::Malformed(_))
+    ));
+}
+
+#[tokio::test]
+async fn grounding_streams_the_answer_and_falls_back_when_the_stream_breaks() {
+    let events = vec![
+        openai_delta("Open the client [1] ", None),
+        openai_delta("and badge in [9].", Some("stop")),
+    ];
+    let (base, _) = stream_server(events, Ending::Clean).await;
+    let llm = connect(Provider::OpenAi, endpoint(base, "m", 2000));
+    let mut pieces = String::new();
+    let answer = ground(
+        extractive(true),
+        "VPN?",
+        llm.as_ref(),
+        1000,
+        Some(&mut |p: &str| pieces.push_str(p)),
+    )
+    .await;
+    assert_eq!(pieces, "Open the client [1] and badge in [9].");
+    assert_eq!(answer.answer, "Open the client [1] and badge in.");
+    assert_eq!(
+        (answer.generator.as_str(), answer.dropped_citations),
+        ("openai", 1)
+    );
+
+    let (base, _) = stream_server(vec![openai_delta("Open the", None)], Ending::Cut).await;
+    let llm = connect(Provider::OpenAi, endpoint(base, "m", 2000));
+    let answer = ground(
+        extractive(true),
+        "VPN?",
+        llm.as_ref(),
+        1000,
+        Some(&mut |_: &str| {}),
+    )
+    .await;
+    assert_eq!(answer.generator, "extractive-fallback");
+    assert_eq!(answer.answer, "Open the VPN client and sign in [1].");
 }

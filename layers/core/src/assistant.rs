@@ -1,0 +1,122 @@
+//! A technician's question end to end, as the service answers it: retrieval and the extractive
+//! answer on the warm index ([`draft`]), then the LLM when one is configured and the history
+//! row ([`complete`]). Two steps so that a streamed reply can refuse a bad question with a
+//! status before its first byte.
+
+use std::sync::Arc;
+
+use crate::generate::{self, CONTEXT_TOKENS, Generator, OnDelta};
+use crate::live::LiveIndex;
+use crate::query::{self, Answer, QueryError, QueryOptions};
+use crate::store::{NewQuery, QueryStore, StoreError};
+
+/// Why a question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("no index loaded: {0}")]
+    NoIndex(String),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A question answered from the index, before the LLM and before it is recorded.
+#[derive(Debug)]
+pub struct Draft {
+    pub question: String,
+    pub answer: Answer,
+    pub index_version: String,
+}
+
+/// An answered and recorded question.
+#[derive(Debug)]
+pub struct Asked {
+    pub query_id: i64,
+    pub answer: Answer,
+    pub index_version: String,
+}
+
+/// Validates the question, then searches the live index and drafts the extractive answer.
+pub async fn draft(
+    engine: &Arc<LiveIndex>,
+    question: &str,
+    options: QueryOptions,
+) -> Result<Draft, AskError> {
+    let question = query::validate(question, options.top_k)?.to_string();
+    engine.refresh_if_due().await;
+    let index = engine.current().ok_or_else(|| {
+        AskError::NoIndex(
+            engine
+                .last_failure()
+                .map_or_else(|| "no version published yet".to_string(), |f| f.message),
+        )
+    })?;
+    let (models, searched, asked) = (engine.models.clone(), index.clone(), question.clone());
+    // Embedding is CPU-bound: keep it off the async workers. The request keeps its snapshot of
+    // the index even if a newer version is swapped in meanwhile.
+    let answer =
+        tokio::task::spawn_blocking(move || query::ask(&searched, &models, &asked, &options))
+            .await
+            .map_err(|e| AskError::NoIndex(format!("query worker failed: {e}")))??;
+    Ok(Draft {
+        question,
+        answer,
+        index_version: index.version(),
+    })
+}
+
+/// Lets the LLM, when there is one, rewrite a grounded draft (streaming its text to
+/// `on_delta`; the extractive answer stands if it fails), then records the final answer in
+/// the user's history.
+pub async fn complete(
+    draft: Draft,
+    generator: Option<&dyn Generator>,
+    store: &dyn QueryStore,
+    user_id: i64,
+    mut on_delta: Option<&mut OnDelta<'_>>,
+) -> Result<Asked, StoreError> {
+    let Draft {
+        question,
+        answer,
+        index_version,
+    } = draft;
+    let mut shown = false;
+    let answer = match (generator, on_delta.as_deref_mut()) {
+        (Some(generator), Some(on_delta)) => {
+            let mut forward = |piece: &str| {
+                shown = true;
+                on_delta(piece);
+            };
+            let streaming = Some(&mut forward as &mut OnDelta<'_>);
+            generate::ground(answer, &question, generator, CONTEXT_TOKENS, streaming).await
+        }
+        (Some(generator), None) => {
+            generate::ground(answer, &question, generator, CONTEXT_TOKENS, None).await
+        }
+        (None, _) => answer,
+    };
+    // Answers the LLM did not write (extractive, refused before any call) come in one piece.
+    if let Some(on_delta) = on_delta.filter(|_| !shown) {
+        on_delta(&answer.answer);
+    }
+    let query_id = store
+        .record_query(NewQuery {
+            user_id,
+            question,
+            answer: answer.answer.clone(),
+            sources: answer.sources.clone(),
+            best_score: answer.best_score,
+            grounded: answer.grounded,
+            latency_ms: answer.latency_ms,
+            index_version: index_version.clone(),
+            generator: answer.generator.clone(),
+            model: answer.model.clone(),
+        })
+        .await?;
+    Ok(Asked {
+        query_id,
+        answer,
+        index_version,
+    })
+}
