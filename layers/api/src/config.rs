@@ -23,7 +23,8 @@ fn default_model(provider: Provider) -> &'static str {
     }
 }
 
-fn llm_from_env() -> Result<Option<(Provider, Endpoint)>, ConfigError> {
+/// The LLM settings (`LLM_*`); `None` when `LLM_PROVIDER` is unset or `extractive`.
+pub fn llm_from_env() -> Result<Option<(Provider, Endpoint)>, ConfigError> {
     let Some(provider) =
         Provider::parse(&var("LLM_PROVIDER").unwrap_or_default()).map_err(ConfigError::Invalid)?
     else {

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use rag_core::answer;
 use rag_core::collection::DEFAULT_COLLECTION;
+use rag_core::embed::Models;
 use rag_core::eval::{Question, Scores, group_scores};
+use rag_core::generate::{self, CONTEXT_TOKENS, Generator};
+use rag_core::index::Index;
 use rag_core::query::{self, QueryOptions};
 use rag_core::text::detect_lang;
 use serde::Serialize;
@@ -27,9 +30,24 @@ pub struct Args {
     /// Retrieval modes to compare (repeatable).
     #[arg(long, value_enum, default_values = ["hybrid"])]
     retrieval: Vec<RetrievalArg>,
+    /// Also answer every question the way the service does (with the LLM of the `LLM_*`
+    /// variables, if any) and report how often the answer is "not in the documentation".
+    #[arg(long)]
+    answers: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The "not in the documentation" decision of the full answer path, LLM included.
+#[derive(Serialize)]
+struct AnswerReport {
+    /// Out-of-scope questions answered "not in the documentation".
+    out_of_scope_refused: f64,
+    /// In-scope questions answered (not refused).
+    in_scope_answered: f64,
+    /// Answers per generator ("extractive", "openai", "extractive-fallback", ...).
+    by_generator: BTreeMap<String, usize>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +63,8 @@ struct ModeReport {
     /// Similarity threshold that best separates in-scope from out-of-scope on this set, and
     /// its balanced accuracy.
     calibrated_min_similarity: (f32, f64),
+    /// With `--answers`.
+    answers: Option<AnswerReport>,
 }
 
 /// Category from the id: "x-fr-en-03" → "x-fr-en", "en-001" → "en".
@@ -82,10 +102,43 @@ fn calibrate(in_scope: &[f32], out_of_scope: &[f32]) -> (f32, f64) {
     (best.1, best.0 / 2.0)
 }
 
+/// Answers each question as `POST /query` would and counts the refusals.
+async fn answer_rates(
+    index: &Index,
+    models: &Models,
+    questions: &[Question],
+    options: &QueryOptions,
+    generator: Option<&dyn Generator>,
+) -> anyhow::Result<AnswerReport> {
+    let (mut refused_out, mut answered_in, mut out) = (0, 0, 0);
+    let mut by_generator = BTreeMap::new();
+    for q in questions {
+        let mut answer = query::ask(index, models, &q.question, options)?;
+        if let Some(generator) = generator {
+            answer = generate::ground(answer, &q.question, generator, CONTEXT_TOKENS, None).await;
+        }
+        *by_generator.entry(answer.generator.clone()).or_insert(0) += 1;
+        match (q.in_scope, answer.grounded) {
+            (false, false) => refused_out += 1,
+            (true, true) => answered_in += 1,
+            _ => {}
+        }
+        out += usize::from(!q.in_scope);
+    }
+    let share = |n: usize, of: usize| n as f64 / of.max(1) as f64;
+    Ok(AnswerReport {
+        out_of_scope_refused: share(refused_out, out),
+        in_scope_answered: share(answered_in, questions.len() - out),
+        by_generator,
+    })
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let questions = load_questions(&args.qa)?;
     let index = ctx.index(&args.collection).await?;
     let models = ctx.models()?;
+    let generator = rag_api::config::llm_from_env()?
+        .map(|(provider, endpoint)| generate::connect(provider, endpoint));
     let mut reports = Vec::new();
     for mode in &args.retrieval {
         let options = QueryOptions {
@@ -112,6 +165,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         let rate = |v: &[f32], answered: bool| {
             v.iter().filter(|&&s| (s >= t) == answered).count() as f64 / v.len().max(1) as f64
         };
+        let answers = if args.answers {
+            let generator = generator.as_deref();
+            Some(answer_rates(&index, &models, &questions, &options, generator).await?)
+        } else {
+            None
+        };
         reports.push(ModeReport {
             retrieval: format!("{:?}", options.retrieval).to_lowercase(),
             by_language: group_scores(&by_lang),
@@ -120,6 +179,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             in_scope_answered: rate(&in_best, true),
             min_similarity: t,
             calibrated_min_similarity: calibrate(&in_best, &out_best),
+            answers,
         });
     }
     if args.json {
@@ -163,6 +223,19 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             r.calibrated_min_similarity.0,
             r.calibrated_min_similarity.1
         );
+        if let Some(a) = &r.answers {
+            let generators: Vec<String> = a
+                .by_generator
+                .iter()
+                .map(|(g, n)| format!("{g} {n}"))
+                .collect();
+            println!(
+                "  full answers: {:.0}% of out-of-scope refused, {:.0}% of in-scope answered ({})",
+                a.out_of_scope_refused * 100.0,
+                a.in_scope_answered * 100.0,
+                generators.join(", ")
+            );
+        }
     }
     Ok(())
 }
