@@ -5,11 +5,12 @@
 //! - [`ingest`] builds a collection's index, [`collection`] publishes and loads its versions
 //!   through an [`objects::ObjectStore`];
 //! - [`query`] answers a question with [`answer`]'s extractive answerer; [`eval`] scores
-//!   retrieval on a question set.
+//!   retrieval on a question set; [`cluster`] groups the questions asked by topic.
 
 pub mod accounts;
 pub mod answer;
 pub mod chunk;
+pub mod cluster;
 pub mod collection;
 pub mod documents;
 pub mod embed;
