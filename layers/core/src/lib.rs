@@ -6,12 +6,13 @@
 //!   through an [`objects::ObjectStore`];
 //! - [`query`] answers a question with [`answer`]'s extractive answerer, [`generate`] with an
 //!   LLM; [`assistant`] runs both for the service and records the history; [`eval`] scores
-//!   retrieval on a question set.
+//!   retrieval on a question set; [`cluster`] groups the questions asked by topic.
 
 pub mod accounts;
 pub mod answer;
 pub mod assistant;
 pub mod chunk;
+pub mod cluster;
 pub mod collection;
 pub mod documents;
 pub mod embed;

@@ -78,6 +78,29 @@ pub fn words(s: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
+/// Function words of English and French (accent-folded), left out of lexical search and
+/// cluster labels.
+const STOP_WORDS: &[&str] = &[
+    // English
+    "a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "do", "does", "for",
+    "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "me", "my",
+    "of", "on", "or", "our", "should", "so", "that", "the", "their", "them", "there", "these",
+    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why",
+    "will", "with", "would", "you", "your", "about", "any", "all", "not", "no", "than", "then",
+    "also", "such", "must", "shall", "need", "use", "used", // French (folded)
+    "au", "aux", "avec", "ce", "ces", "cet", "cette", "comment", "dans", "de", "des", "du", "elle",
+    "en", "est", "et", "etre", "il", "ils", "je", "la", "le", "les", "leur", "lui", "ma", "mais",
+    "me", "mes", "mon", "ne", "nos", "notre", "nous", "on", "ou", "par", "pas", "pour", "qu",
+    "que", "quel", "quelle", "quels", "quelles", "qui", "sa", "se", "ses", "si", "son", "sont",
+    "sur", "ta", "te", "tes", "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "l", "d", "j",
+    "c", "n", "s", "t", "m", "faire", "faut", "dois", "doit", "peut", "puis", "quoi", "a", "ai",
+];
+
+/// True for a folded function word ("the", "de", "etre").
+pub fn is_stop_word(w: &str) -> bool {
+    STOP_WORDS.contains(&w)
+}
+
 /// Language of a text, from stop-word counts; English when undecided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,15 +1,20 @@
 //! `rag bench`: ingest throughput, query latency, index load time and peak memory, measured in
-//! one run on this machine (a scratch data directory; the real one is not touched).
+//! one run on this machine (a scratch data directory; the real one is not touched); and the
+//! clustering of 10,000 questions.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::bail;
 use rag_core::chunk::ChunkParams;
+use rag_core::cluster::{self, ClusterParams, QuestionPoint};
 use rag_core::collection;
+use rag_core::embed::Models;
 use rag_core::ingest;
 use rag_core::objects::DirStore;
 use rag_core::query::{self, QueryOptions};
+use rand_xoshiro::Xoshiro256Plus;
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 
 use crate::cmd::eval::load_questions;
 use crate::cmd::ingest::{pdf_files, read_documents};
@@ -52,6 +57,38 @@ fn peak_rss_mb() -> f64 {
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Questions clustered in the clustering benchmark.
+const CLUSTER_POINTS: usize = 10_000;
+
+/// Times [`cluster::cluster`] (default parameters) on 10,000 question embeddings: the bench
+/// questions embedded by the primary model, repeated with small seeded noise. Returns the
+/// milliseconds, the k chosen and its silhouette.
+fn time_clustering(models: &Models, questions: &[String]) -> anyhow::Result<(f64, usize, f32)> {
+    let base = questions
+        .iter()
+        .map(|q| models.primary().embed_query(q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rng = Xoshiro256Plus::seed_from_u64(1);
+    let points: Vec<QuestionPoint> = (0..CLUSTER_POINTS)
+        .map(|i| {
+            let noisy: Vec<f32> = base[i % base.len()]
+                .iter()
+                .map(|x| x + (rng.next_u32() as f32 / u32::MAX as f32 - 0.5) * 0.02)
+                .collect();
+            let norm = noisy.iter().map(|x| x * x).sum::<f32>().sqrt();
+            QuestionPoint {
+                id: i as i64,
+                text: questions[i % questions.len()].clone(),
+                embedding: noisy.iter().map(|x| x / norm).collect(),
+                created_at: 0,
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    let result = cluster::cluster(&points, &ClusterParams::default())?;
+    Ok((ms(t), result.k, result.silhouette))
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -106,6 +143,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     for q in &questions {
         ask.push(query::ask(&index, &models, q, &options)?.latency_ms);
     }
+    let (cluster_ms, cluster_k, cluster_silhouette) = time_clustering(&models, &questions)?;
     let mut both: Vec<f64> = embed.iter().zip(&search).map(|(a, b)| a + b).collect();
 
     println!(
@@ -183,6 +221,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         (
             "ask (with answer) ms p99",
             format!("{:.1}", percentile(&mut ask, 99.0)),
+        ),
+        (
+            "cluster 10k questions ms",
+            format!("{cluster_ms:.0} (k={cluster_k}, silhouette {cluster_silhouette:.2})"),
         ),
         ("peak RSS MB", format!("{:.0}", peak_rss_mb())),
     ];

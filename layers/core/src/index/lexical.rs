@@ -6,30 +6,10 @@ use std::sync::LazyLock;
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
-use crate::text::{Lang, detect_lang, fold, words};
+use crate::text::{Lang, detect_lang, fold, is_stop_word, words};
 
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
-
-const STOP_WORDS: &[&str] = &[
-    // English
-    "a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "do", "does", "for",
-    "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "me", "my",
-    "of", "on", "or", "our", "should", "so", "that", "the", "their", "them", "there", "these",
-    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why",
-    "will", "with", "would", "you", "your", "about", "any", "all", "not", "no", "than", "then",
-    "also", "such", "must", "shall", "need", "use", "used", // French (folded)
-    "au", "aux", "avec", "ce", "ces", "cet", "cette", "comment", "dans", "de", "des", "du", "elle",
-    "en", "est", "et", "etre", "il", "ils", "je", "la", "le", "les", "leur", "lui", "ma", "mais",
-    "me", "mes", "mon", "ne", "nos", "notre", "nous", "on", "ou", "par", "pas", "pour", "qu",
-    "que", "quel", "quelle", "quels", "quelles", "qui", "sa", "se", "ses", "si", "son", "sont",
-    "sur", "ta", "te", "tes", "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "l", "d", "j",
-    "c", "n", "s", "t", "m", "faire", "faut", "dois", "doit", "peut", "puis", "quoi", "a", "ai",
-];
-
-fn is_stop(w: &str) -> bool {
-    STOP_WORDS.contains(&w)
-}
 
 /// Stems of a text's content words in the given language.
 pub fn terms(text: &str, lang: Lang) -> Vec<String> {
@@ -39,7 +19,7 @@ pub fn terms(text: &str, lang: Lang) -> Vec<String> {
     });
     let folded = fold(text);
     words(&folded)
-        .filter(|w| !is_stop(w) && (w.len() > 1 || w.chars().all(|c| c.is_ascii_digit())))
+        .filter(|w| !is_stop_word(w) && (w.len() > 1 || w.chars().all(|c| c.is_ascii_digit())))
         .map(|w| stemmer.stem(w).into_owned())
         .collect()
 }

@@ -1,0 +1,87 @@
+//! Questions per cluster per UTC day or ISO week. The calendar arithmetic is Howard Hinnant's
+//! days-from-civil algorithm: a few lines, no date crate.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    /// "YYYY-MM-DD", UTC.
+    Day,
+    /// ISO 8601 week, "YYYY-Www": weeks start on Monday, and week 1 holds the year's first
+    /// Thursday (so 2024-12-30 is in 2025-W01).
+    Week,
+}
+
+impl Period {
+    /// The period holding an instant given in epoch milliseconds.
+    pub fn key(self, epoch_ms: i64) -> String {
+        let days = epoch_ms.div_euclid(MS_PER_DAY);
+        match self {
+            Period::Day => {
+                let (y, m, d) = civil_from_days(days);
+                format!("{y:04}-{m:02}-{d:02}")
+            }
+            Period::Week => {
+                let monday_based = (days + 3).rem_euclid(7); // 1970-01-01 was a Thursday
+                let thursday = days - monday_based + 3;
+                let (year, _, _) = civil_from_days(thursday);
+                let week = (thursday - days_from_civil(year, 1, 1)) / 7 + 1;
+                format!("{year:04}-W{week:02}")
+            }
+        }
+    }
+}
+
+/// Question counts of one period, indexed by cluster id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    pub period: String,
+    pub counts: Vec<usize>,
+}
+
+/// Counts (epoch ms, cluster) events per period, oldest period first; periods without a
+/// question are absent.
+pub(super) fn count(
+    events: impl IntoIterator<Item = (i64, usize)>,
+    clusters: usize,
+    period: Period,
+) -> Vec<Bucket> {
+    let mut buckets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (at, cluster) in events {
+        buckets
+            .entry(period.key(at))
+            .or_insert_with(|| vec![0; clusters])[cluster] += 1;
+    }
+    buckets
+        .into_iter()
+        .map(|(period, counts)| Bucket { period, counts })
+        .collect()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date (year, month, day) `days` after 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
