@@ -30,12 +30,38 @@ pub fn available(path: &Path, what: &str) -> bool {
     if path.exists() {
         return true;
     }
-    let message = format!("{what} not found at {}", path.display());
+    skip(&format!("{what} not found at {}", path.display()));
+    false
+}
+
+/// True when something accepts connections at `url` (`http://host:port/...`). Otherwise: under
+/// CI the test fails, elsewhere it prints why it is skipped and returns false.
+pub fn service_or_skip(url: &str, what: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or_default();
+    let address = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let answers = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut all| all.next())
+        .is_some_and(|a| TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok());
+    if !answers {
+        skip(&format!("no {what} answering at {url}"));
+    }
+    answers
+}
+
+/// The rule for a missing prerequisite: fail under CI (CI=true), else say the test is skipped.
+fn skip(message: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{message}: required under CI");
     }
     eprintln!("SKIPPED: {message}");
-    false
 }
 
 /// A throwaway PostgreSQL database, dropped when this value is. The server is
@@ -57,11 +83,7 @@ impl ScratchDb {
         let name = format!("rag_test_{label}_{}_{stamp}", std::process::id());
         let ok = psql(&admin, &format!("CREATE DATABASE {name}"));
         if !ok {
-            let message = format!("no PostgreSQL answering at {admin}");
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{message}: required under CI");
-            }
-            eprintln!("SKIPPED: {message}");
+            skip(&format!("no PostgreSQL answering at {admin}"));
             return None;
         }
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);

@@ -6,7 +6,9 @@
 //!   through an [`objects::ObjectStore`];
 //! - [`query`] answers a question with [`answer`]'s extractive answerer, [`generate`] with an
 //!   LLM; [`assistant`] runs both for the service and records the history; [`eval`] scores
-//!   retrieval on a question set; [`cluster`] groups the questions asked by topic.
+//!   retrieval on a question set; [`cluster`] groups the questions asked by topic;
+//! - [`track`] logs runs (queries, ingests, clusterings, index versions) to MLflow in the
+//!   background.
 
 pub mod accounts;
 pub mod answer;
@@ -26,4 +28,5 @@ pub mod pdf;
 pub mod query;
 pub mod store;
 pub mod text;
+pub mod track;
 pub mod update;
