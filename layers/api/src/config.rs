@@ -14,6 +14,7 @@ use rag_core::objects::ObjectStore;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
 
 use crate::state::Ingest;
+use rag_core::track::Tracker;
 
 /// Default model per provider: the original project's Gemini model, a small OpenAI one.
 fn default_model(provider: Provider) -> &'static str {
@@ -190,9 +191,15 @@ impl Config {
     }
 
     /// The collection's documents in `objects`, ingested with `models`.
-    pub fn ingest(&self, models: Arc<Models>, objects: Arc<dyn ObjectStore>) -> Arc<Ingest> {
+    pub fn ingest(
+        &self,
+        models: Arc<Models>,
+        objects: Arc<dyn ObjectStore>,
+        tracker: Option<Tracker>,
+    ) -> Arc<Ingest> {
         Arc::new(Ingest {
-            documents: Documents::new(objects, models, &self.collection, ChunkParams::default()),
+            documents: Documents::new(objects, models, &self.collection, ChunkParams::default())
+                .tracked(tracker),
             bucket: self.bucket.clone(),
             webhook_token: self.webhook_token.clone(),
         })

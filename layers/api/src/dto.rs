@@ -133,6 +133,18 @@ pub struct HealthResponse {
     pub index_error: Option<String>,
     /// "postgres" or "embedded".
     pub store: String,
+    /// MLflow runs of this process; absent when tracking is off.
+    pub tracking: Option<TrackingHealth>,
+}
+
+/// Runs handed to MLflow by this process since it started.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TrackingHealth {
+    pub logged: u64,
+    /// Dropped because MLflow was down, refused them, or the queue was full.
+    pub dropped: u64,
+    /// Queued or being logged.
+    pub pending: u64,
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -78,6 +78,7 @@ impl App {
         } else {
             None
         };
+        let tracker = rag_core::track::Tracker::from_env();
         let (engine, ingest) = match models {
             Some(models) => {
                 let objects = rag_core::objects::from_env(&config.data_dir).await;
@@ -87,7 +88,7 @@ impl App {
                         false => None,
                     },
                     match needs.ingest {
-                        true => Some(config.ingest(models, objects)),
+                        true => Some(config.ingest(models, objects, tracker.clone())),
                         false => None,
                     },
                 )
@@ -103,6 +104,7 @@ impl App {
                 .llm
                 .clone()
                 .map(|(provider, endpoint)| rag_core::generate::connect(provider, endpoint)),
+            tracker,
         })
     }
 }
@@ -113,7 +115,8 @@ pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambd
     init_logging();
     let config = Config::from_env()?;
     let app = App::from_config(&config, needs).await?;
-    serve(finish(routes, app), config.port).await
+    let tracker = app.tracker.clone();
+    serve(finish(routes, app), config.port, tracker).await
 }
 
 /// The ingest function: in Lambda, the bucket's S3 event trigger; elsewhere an HTTP service
@@ -124,12 +127,17 @@ pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
     let app = App::from_config(&config, Needs::INGEST).await?;
     if !in_lambda() {
         let routes = routes::documents::router().merge(routes::health::router());
-        return serve(finish(routes, app), config.port).await;
+        let tracker = app.tracker.clone();
+        return serve(finish(routes, app), config.port, tracker).await;
     }
     let handler = lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<aws_lambda_events::s3::S3Event>| {
             let app = app.clone();
-            async move { on_s3_event(&app, &event.payload).await }
+            async move {
+                let done = on_s3_event(&app, &event.payload).await;
+                flush(app.tracker.as_ref()).await;
+                done
+            }
         },
     );
     lambda_http::lambda_runtime::run(handler).await
@@ -205,11 +213,35 @@ pub async fn handle_event(
     router.oneshot(strip_stage(request)).await
 }
 
-/// Serves the router: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set, otherwise HTTP
-/// on `0.0.0.0:port` until SIGTERM or Ctrl-C.
-pub async fn serve(router: Router, port: u16) -> Result<(), lambda_http::Error> {
+/// How long a Lambda invocation waits for its MLflow runs before returning (the sandbox is
+/// frozen afterwards, with whatever is still queued).
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn flush(tracker: Option<&rag_core::track::Tracker>) {
+    if let Some(tracker) = tracker
+        && !tracker.flush(FLUSH_TIMEOUT).await
+    {
+        tracing::warn!(stats = ?tracker.stats(), "MLflow runs still pending at the end of the invocation");
+    }
+}
+
+/// Serves the router: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set (flushing the
+/// tracker before each invocation returns), otherwise HTTP on `0.0.0.0:port` until SIGTERM or
+/// Ctrl-C.
+pub async fn serve(
+    router: Router,
+    port: u16,
+    tracker: Option<rag_core::track::Tracker>,
+) -> Result<(), lambda_http::Error> {
     if in_lambda() {
-        let handler = lambda_http::service_fn(move |request| handle_event(router.clone(), request));
+        let handler = lambda_http::service_fn(move |request| {
+            let (router, tracker) = (router.clone(), tracker.clone());
+            async move {
+                let response = handle_event(router, request).await;
+                flush(tracker.as_ref()).await;
+                response
+            }
+        });
         return lambda_http::run(handler).await;
     }
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;

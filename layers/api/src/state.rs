@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use rag_core::accounts::Tokens;
+use rag_core::assistant::Services;
 use rag_core::documents::Documents;
 use rag_core::generate::Generator;
 use rag_core::live::LiveIndex;
 use rag_core::store::Store;
+use rag_core::track::Tracker;
 
 /// Shared state of the routes; each function fills only what its routes use.
 #[derive(Clone)]
@@ -19,6 +21,8 @@ pub struct App {
     pub ingest: Option<Arc<Ingest>>,
     /// The LLM that rewrites grounded answers; `None`: the extractive answer (LLM_PROVIDER).
     pub generator: Option<Arc<dyn Generator>>,
+    /// MLflow tracking; `None`: off (MLFLOW_TRACKING_URI unset).
+    pub tracker: Option<Tracker>,
 }
 
 /// What the ingest routes need besides the documents: which bucket's events to follow and the
@@ -32,6 +36,15 @@ pub struct Ingest {
 }
 
 impl App {
+    /// What the question path uses besides the index.
+    pub fn services(&self) -> Services<'_> {
+        Services {
+            generator: self.generator.as_deref(),
+            store: self.store.as_ref(),
+            tracker: self.tracker.as_ref(),
+        }
+    }
+
     /// The loaded index version, if this process answers questions.
     pub fn index_version(&self) -> Option<String> {
         self.engine.as_ref().and_then(|e| e.version())

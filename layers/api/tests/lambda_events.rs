@@ -183,6 +183,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             engine,
             ingest: None,
             generator: None,
+            tracker: None,
         },
         token,
     })
@@ -318,6 +319,7 @@ async fn ingest_function_applies_s3_trigger_events() {
             webhook_token: None,
         })),
         generator: None,
+        tracker: None,
     };
     let pdf = std::fs::read(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
         .expect("sample");

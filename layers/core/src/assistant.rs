@@ -9,6 +9,7 @@ use crate::generate::{self, CONTEXT_TOKENS, Generator, OnDelta};
 use crate::live::LiveIndex;
 use crate::query::{self, Answer, QueryError, QueryOptions};
 use crate::store::{NewQuery, QueryStore, StoreError};
+use crate::track::{Kind, Run, Tracker};
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,17 @@ pub struct Draft {
     pub question: String,
     pub answer: Answer,
     pub index_version: String,
+    pub options: QueryOptions,
+}
+
+/// What completing an answer uses besides the draft.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    /// The LLM; `None`: the extractive answer stands.
+    pub generator: Option<&'a dyn Generator>,
+    pub store: &'a dyn QueryStore,
+    /// MLflow; `None`: tracking off.
+    pub tracker: Option<&'a Tracker>,
 }
 
 /// An answered and recorded question.
@@ -63,16 +75,16 @@ pub async fn draft(
         question,
         answer,
         index_version: index.version(),
+        options,
     })
 }
 
 /// Lets the LLM, when there is one, rewrite a grounded draft (streaming its text to
-/// `on_delta`; the extractive answer stands if it fails), then records the final answer in
-/// the user's history.
+/// `on_delta`; the extractive answer stands if it fails), records the final answer in the
+/// user's history and hands the run to the tracker.
 pub async fn complete(
     draft: Draft,
-    generator: Option<&dyn Generator>,
-    store: &dyn QueryStore,
+    services: Services<'_>,
     user_id: i64,
     mut on_delta: Option<&mut OnDelta<'_>>,
 ) -> Result<Asked, StoreError> {
@@ -80,7 +92,9 @@ pub async fn complete(
         question,
         answer,
         index_version,
+        options,
     } = draft;
+    let generator = services.generator;
     let mut shown = false;
     let answer = match (generator, on_delta.as_deref_mut()) {
         (Some(generator), Some(on_delta)) => {
@@ -100,10 +114,11 @@ pub async fn complete(
     if let Some(on_delta) = on_delta.filter(|_| !shown) {
         on_delta(&answer.answer);
     }
-    let query_id = store
+    let query_id = services
+        .store
         .record_query(NewQuery {
             user_id,
-            question,
+            question: question.clone(),
             answer: answer.answer.clone(),
             sources: answer.sources.clone(),
             best_score: answer.best_score,
@@ -114,9 +129,64 @@ pub async fn complete(
             model: answer.model.clone(),
         })
         .await?;
-    Ok(Asked {
+    let asked = Asked {
         query_id,
         answer,
         index_version,
-    })
+    };
+    if let Some(tracker) = services.tracker {
+        tracker.track(query_run(&asked, &question, &options, generator));
+    }
+    Ok(asked)
+}
+
+/// The MLflow run of one answered question: the settings that produced the answer, its
+/// timings and what was read and written.
+fn query_run(
+    asked: &Asked,
+    question: &str,
+    options: &QueryOptions,
+    generator: Option<&dyn Generator>,
+) -> Run {
+    let a = &asked.answer;
+    let passages: Vec<_> = a
+        .passages
+        .iter()
+        .map(|p| serde_json::json!({"document": p.document, "page": p.page, "text": p.text}))
+        .collect();
+    let mut run = Run::new(Kind::Query, format!("query-{}", asked.query_id))
+        .param("generator", &a.generator)
+        .param("model", a.model.as_deref().unwrap_or("-"))
+        .param(
+            "temperature",
+            generator.map_or_else(|| "-".to_string(), |g| g.temperature().to_string()),
+        )
+        .param("top_k", options.top_k)
+        .param(
+            "retrieval",
+            format!("{:?}", options.retrieval).to_lowercase(),
+        )
+        .param("min_similarity", options.min_similarity)
+        .param("index_version", &asked.index_version)
+        .metric("latency_ms", a.latency_ms)
+        .metric("embed_ms", a.timings.embed_ms)
+        .metric("search_ms", a.timings.search_ms)
+        .metric("answer_ms", a.timings.answer_ms)
+        .metric("generate_ms", a.timings.generate_ms)
+        .metric("best_score", f64::from(a.best_score))
+        .metric("grounded", f64::from(u8::from(a.grounded)))
+        .metric("sources", a.sources.len() as f64)
+        .metric("dropped_citations", a.dropped_citations as f64)
+        .tag("rag.query_id", asked.query_id.to_string())
+        .artifact("question.txt", question.as_bytes().to_vec())
+        .artifact("answer.txt", a.answer.as_bytes().to_vec())
+        .artifact(
+            "passages.json",
+            serde_json::to_vec_pretty(&passages).unwrap_or_default(),
+        );
+    if let Some(prompt) = &a.prompt {
+        let text = format!("[system]\n{}\n\n[user]\n{}\n", prompt.system, prompt.user);
+        run = run.artifact("prompt.txt", text.into_bytes());
+    }
+    run
 }

@@ -74,6 +74,11 @@ fn version_key(collection: &str, version: &str, file: &str) -> String {
     format!("indexes/{collection}/{version}/{file}")
 }
 
+/// Where a version's manifest is stored.
+pub fn manifest_key(collection: &str, version: &str) -> String {
+    version_key(collection, version, MANIFEST_FILE)
+}
+
 /// The version `CURRENT` points to, if the collection has been published.
 pub async fn current_version(
     store: &dyn ObjectStore,

@@ -11,10 +11,12 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::chunk::ChunkParams;
+use crate::collection;
 use crate::embed::Models;
 use crate::ingest::{Document, Outcome};
 use crate::objects::{ObjectError, ObjectStore};
 use crate::store::{DocumentRecord, DocumentStatus, DocumentStore, StoreError, now_ms};
+use crate::track::{Kind, ModelVersion, Run, Tracker};
 use crate::update::{Change, UpdateError, update};
 
 /// Where uploaded PDFs live in the bucket.
@@ -69,6 +71,7 @@ pub struct Documents {
     /// One change at a time per process: ingestion is CPU-bound, and serialising avoids
     /// needless publish conflicts between a process's own triggers.
     busy: tokio::sync::Mutex<()>,
+    tracker: Option<Tracker>,
 }
 
 impl Documents {
@@ -84,7 +87,14 @@ impl Documents {
             collection: collection.to_string(),
             params,
             busy: tokio::sync::Mutex::new(()),
+            tracker: None,
         }
+    }
+
+    /// Logs each synchronisation, and registers each published index version, in MLflow.
+    pub fn tracked(mut self, tracker: Option<Tracker>) -> Self {
+        self.tracker = tracker;
+        self
     }
 
     pub fn collection(&self) -> &str {
@@ -127,6 +137,7 @@ impl Documents {
             return Ok(Synced::default());
         }
         let _busy = self.busy.lock().await;
+        let started = std::time::Instant::now();
         let mut added = Vec::new();
         let mut removed = Vec::new();
         for name in names {
@@ -240,6 +251,19 @@ impl Documents {
         for record in &synced.documents {
             states.record_document(record.clone()).await?;
         }
+        if let Some(tracker) = &self.tracker {
+            tracker.track(self.ingest_run(&synced, started.elapsed().as_secs_f64()));
+            if let Some(version) = synced.version.as_ref().filter(|_| synced.published) {
+                match self
+                    .objects
+                    .get(&collection::manifest_key(&self.collection, version))
+                    .await
+                {
+                    Ok(manifest) => tracker.track(self.index_run(version, manifest)),
+                    Err(e) => tracing::warn!(%version, error = %e, "manifest not tracked"),
+                }
+            }
+        }
         tracing::info!(
             collection = %self.collection,
             version = ?synced.version,
@@ -248,6 +272,59 @@ impl Documents {
             "documents synchronised"
         );
         Ok(synced)
+    }
+}
+
+impl Documents {
+    /// The MLflow run of one synchronisation: chunking and models; what it indexed and how
+    /// long it took.
+    fn ingest_run(&self, synced: &Synced, seconds: f64) -> Run {
+        let count = |status| {
+            synced
+                .documents
+                .iter()
+                .filter(|d| d.status == status)
+                .count() as f64
+        };
+        let names: Vec<&str> = synced.documents.iter().map(|d| d.name.as_str()).collect();
+        Run::new(Kind::Ingest, format!("ingest-{}", self.collection))
+            .param("collection", &self.collection)
+            .param("models", self.models.ids().join("+"))
+            .param("chunk_max_tokens", self.params.max_tokens)
+            .param("chunk_overlap_tokens", self.params.overlap_tokens)
+            .param("chunk_min_tokens", self.params.min_tokens)
+            .param("index_version", synced.version.as_deref().unwrap_or("-"))
+            .metric("documents", synced.documents.len() as f64)
+            .metric("indexed", count(DocumentStatus::Indexed))
+            .metric("failed", count(DocumentStatus::Failed))
+            .metric("removed", count(DocumentStatus::Removed))
+            .metric(
+                "pages",
+                synced.documents.iter().map(|d| f64::from(d.pages)).sum(),
+            )
+            .metric(
+                "chunks",
+                synced.documents.iter().map(|d| f64::from(d.chunks)).sum(),
+            )
+            .metric("seconds", seconds)
+            .metric("published", f64::from(u8::from(synced.published)))
+            .tag("rag.documents", names.join(", "))
+    }
+
+    /// A published index version, registered as a version of the collection's model with its
+    /// manifest as the artifact, so an answer's `index_version` leads to the exact index.
+    fn index_run(&self, version: &str, manifest: Vec<u8>) -> Run {
+        let mut run = Run::new(Kind::Index, format!("index-{}-{version}", self.collection))
+            .param("collection", &self.collection)
+            .param("index_version", version)
+            .param("models", self.models.ids().join("+"))
+            .artifact("index/manifest.json", manifest);
+        run.register = Some(ModelVersion {
+            model: format!("rag-index-{}", self.collection),
+            description: format!("index version {version} of collection {}", self.collection),
+            tags: vec![("index_version".into(), version.to_string())],
+        });
+        run
     }
 }
 

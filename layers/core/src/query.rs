@@ -81,6 +81,9 @@ pub struct Answer {
     /// The full text of the cited passages, for a generator (same order as `sources`).
     #[serde(skip)]
     pub passages: Vec<crate::generate::Passage>,
+    /// What the LLM was sent, when one was called (for tracking).
+    #[serde(skip)]
+    pub prompt: Option<crate::generate::Prompt>,
 }
 
 /// Settings of the question path.
@@ -231,5 +234,6 @@ pub fn ask(
         } else {
             Vec::new()
         },
+        prompt: None,
     })
 }

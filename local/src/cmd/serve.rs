@@ -40,7 +40,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         config.port,
         app.store.kind()
     );
-    serve(finish(all_routes(), app), config.port)
+    let tracker = app.tracker.clone();
+    serve(finish(all_routes(), app), config.port, tracker)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

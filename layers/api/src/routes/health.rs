@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::dto::HealthResponse;
+use crate::dto::{HealthResponse, TrackingHealth};
 use crate::state::App;
 
 pub fn router() -> Router<App> {
@@ -35,6 +35,14 @@ pub async fn health(State(app): State<App>) -> (StatusCode, Json<HealthResponse>
                 }
             }),
             store: app.store.kind().into(),
+            tracking: app.tracker.as_ref().map(|t| {
+                let stats = t.stats();
+                TrackingHealth {
+                    logged: stats.logged,
+                    dropped: stats.dropped,
+                    pending: stats.pending,
+                }
+            }),
         }),
     )
 }

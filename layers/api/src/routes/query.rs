@@ -58,14 +58,7 @@ pub async fn ask(
     };
     let draft = assistant::draft(&engine, &req.question, options).await?;
     if !wants_stream(&headers) {
-        let asked = assistant::complete(
-            draft,
-            app.generator.as_deref(),
-            app.store.as_ref(),
-            user.id,
-            None,
-        )
-        .await?;
+        let asked = assistant::complete(draft, app.services(), user.id, None).await?;
         return Ok(Json(response(asked)).into_response());
     }
     let (events, received) = mpsc::unbounded_channel();
@@ -78,14 +71,7 @@ pub async fn ask(
             });
             let _ = tokens.send(event);
         };
-        let done = assistant::complete(
-            draft,
-            app.generator.as_deref(),
-            app.store.as_ref(),
-            user.id,
-            Some(&mut on_delta),
-        )
-        .await;
+        let done = assistant::complete(draft, app.services(), user.id, Some(&mut on_delta)).await;
         let last = match done {
             Ok(asked) => Event::default().event("done").json_data(response(asked)),
             Err(e) => Event::default()

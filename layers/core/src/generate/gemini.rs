@@ -83,6 +83,10 @@ impl Generator for Gemini {
         &self.endpoint.model
     }
 
+    fn temperature(&self) -> f32 {
+        self.endpoint.temperature
+    }
+
     async fn generate(&self, prompt: &Prompt) -> Result<String, GenerateError> {
         let (request, body) = self.request("generateContent", prompt);
         let answer = post_json(request, &body, self.endpoint.timeout).await?;

@@ -55,6 +55,7 @@ pub async fn ground(
             answer.generator = "extractive-fallback".into();
         }
     }
+    answer.prompt = Some(prompt);
     let waited = started.elapsed().as_secs_f64() * 1000.0;
     answer.timings.generate_ms = waited;
     answer.latency_ms += waited;

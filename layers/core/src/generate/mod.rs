@@ -58,6 +58,7 @@ pub trait Generator: Send + Sync {
     /// "gemini" or "openai".
     fn provider(&self) -> &'static str;
     fn model(&self) -> &str;
+    fn temperature(&self) -> f32;
     async fn generate(&self, prompt: &Prompt) -> Result<String, GenerateError>;
     /// Like `generate`, passing each piece of the answer to `on_delta` as the model writes it.
     /// A failure may come after some pieces were passed.

@@ -74,6 +74,10 @@ impl Generator for OpenAi {
         &self.endpoint.model
     }
 
+    fn temperature(&self) -> f32 {
+        self.endpoint.temperature
+    }
+
     async fn generate(&self, prompt: &Prompt) -> Result<String, GenerateError> {
         let (request, body) = self.request(prompt, false);
         let answer = post_json(request, &body, self.endpoint.timeout).await?;

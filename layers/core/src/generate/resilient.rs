@@ -112,6 +112,10 @@ impl<G: Generator> Generator for Resilient<G> {
         self.inner.model()
     }
 
+    fn temperature(&self) -> f32 {
+        self.inner.temperature()
+    }
+
     async fn generate(&self, prompt: &Prompt) -> Result<String, GenerateError> {
         self.call(prompt, None).await
     }

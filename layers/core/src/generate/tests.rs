@@ -356,6 +356,7 @@ fn extractive(grounded: bool) -> crate::query::Answer {
                 text: "Open the VPN client and sign in with your badge number.".into(),
             })
             .collect(),
+        prompt: None,
     }
 }
 
