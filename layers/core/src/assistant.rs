@@ -127,6 +127,8 @@ pub async fn complete(
             index_version: index_version.clone(),
             generator: answer.generator.clone(),
             model: answer.model.clone(),
+            embedding: None,
+            cluster: None,
         })
         .await?;
     let asked = Asked {

@@ -6,7 +6,7 @@ mod labels;
 mod silhouette;
 mod trend;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use kmeans::Fit;
 use silhouette::Sample;
@@ -53,7 +53,7 @@ impl Default for ClusterParams {
 }
 
 /// Quality of the clustering with k groups: one point of the elbow curve.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KScore {
     pub k: usize,
     /// Sum of squared distances to the assigned centroid.
@@ -62,7 +62,7 @@ pub struct KScore {
     pub silhouette: f32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cluster {
     /// 0-based, by size: the biggest cluster is 0.
     pub id: usize,
@@ -74,7 +74,7 @@ pub struct Cluster {
     pub centroid: Vec<f32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Clustering {
     /// The k chosen. `clusters` has fewer only if identical points left a centroid empty.
     pub k: usize,
@@ -83,7 +83,9 @@ pub struct Clustering {
     /// Every k tried, ascending.
     pub elbow: Vec<KScore>,
     pub clusters: Vec<Cluster>,
-    /// (question id, cluster id), in the order the questions were given.
+    /// (question id, cluster id), in the order the questions were given. Stored per question, so
+    /// left out of a stored summary (and empty when read back from one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assignments: Vec<(i64, usize)>,
 }
 

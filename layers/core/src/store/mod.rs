@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+use crate::cluster::{Clustering, QuestionPoint};
 use crate::query::Source;
 
 /// Why a store operation failed.
@@ -85,6 +86,27 @@ pub struct NewQuery {
     pub generator: String,
     /// The LLM's model, when one answered.
     pub model: Option<String>,
+    /// The question's embedding by the primary model, for clustering.
+    pub embedding: Option<Vec<f32>>,
+    /// The nearest centroid of the latest clustering when the question was asked.
+    pub cluster: Option<ClusterRef>,
+}
+
+/// A cluster of one clustering run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterRef {
+    pub run: i64,
+    pub cluster: usize,
+}
+
+/// A stored clustering.
+#[derive(Debug, Clone)]
+pub struct ClusterRun {
+    pub id: i64,
+    /// Unix epoch milliseconds.
+    pub created_at: i64,
+    /// The summary: `assignments` is empty, they are stored per question.
+    pub clustering: Clustering,
 }
 
 /// A recorded question: what was recorded, with its id and time.
@@ -186,13 +208,38 @@ pub trait DocumentStore: Send + Sync {
     async fn documents(&self, collection: &str) -> Result<Vec<DocumentRecord>, StoreError>;
 }
 
+/// Clusterings of the recorded questions, for the topics admins see.
+#[async_trait::async_trait]
+pub trait ClusterStore: Send + Sync {
+    /// The newest `limit` recorded questions that have an embedding, oldest first.
+    async fn question_points(&self, limit: usize) -> Result<Vec<QuestionPoint>, StoreError>;
+    /// Stores a clustering and assigns each question of its `assignments` to its cluster, in one
+    /// transaction; returns the run id.
+    async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError>;
+    /// The latest run, if any.
+    async fn latest_clustering(&self) -> Result<Option<ClusterRun>, StoreError>;
+    /// (cluster, created_at ms) of every question assigned to a cluster of run `run` — by the run
+    /// itself or at query time since — oldest first, for trends.
+    async fn cluster_members(&self, run: i64) -> Result<Vec<(usize, i64)>, StoreError>;
+}
+
 /// Everything the service needs from its database.
 #[async_trait::async_trait]
-pub trait Store: UserStore + QueryStore + DocumentStore {
+pub trait Store: UserStore + QueryStore + DocumentStore + ClusterStore {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "postgres" or "embedded", for /health.
     fn kind(&self) -> &'static str;
+}
+
+/// A clustering's stored summary: everything but the assignments, which go to the questions.
+fn cluster_summary(clustering: &Clustering) -> Result<serde_json::Value, StoreError> {
+    let mut summary =
+        serde_json::to_value(clustering).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    if let Some(fields) = summary.as_object_mut() {
+        fields.remove("assignments");
+    }
+    Ok(summary)
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -207,6 +254,7 @@ pub(crate) mod conformance {
     //! The behaviour every store must have.
 
     use super::*;
+    use crate::cluster::{Cluster, KScore};
 
     fn user(name: &str) -> NewUser {
         NewUser {
@@ -233,6 +281,12 @@ pub(crate) mod conformance {
             index_version: "abc123".into(),
             generator: if n == 4 { "gemini" } else { "extractive" }.into(),
             model: (n == 4).then(|| "gemini-flash-latest".into()),
+            // Extremes of f32 (subnormal, max, negative zero), to check they are stored exactly.
+            embedding: (n == 4).then(|| vec![0.1, -1.0 / 3.0, f32::MAX, 1e-45, -0.0]),
+            cluster: (n == 4).then_some(ClusterRef {
+                run: 1_000,
+                cluster: 3,
+            }),
         }
     }
 
@@ -309,6 +363,7 @@ pub(crate) mod conformance {
         assert!(page1[0].created_at > 1_700_000_000_000);
 
         documents(store).await;
+        clusters(store).await;
     }
 
     fn document(name: &str, status: DocumentStatus) -> DocumentRecord {
@@ -358,5 +413,135 @@ pub(crate) mod conformance {
         let listed = store.documents("default").await.expect("list");
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0], removed);
+    }
+
+    fn clustering(k: usize, assignments: Vec<(i64, usize)>) -> Clustering {
+        Clustering {
+            k,
+            silhouette: 0.613_f32,
+            inertia: 1.0 / 3.0,
+            elbow: vec![
+                KScore {
+                    k: 2,
+                    inertia: 2.5,
+                    silhouette: 0.5,
+                },
+                KScore {
+                    k: 3,
+                    inertia: 1.0 / 3.0,
+                    silhouette: 0.613,
+                },
+            ],
+            clusters: (0..k)
+                .map(|id| Cluster {
+                    id,
+                    size: 2,
+                    terms: vec![format!("vpn{id}"), "réseau".into()],
+                    representatives: vec![format!("question {id} — réseau?")],
+                    centroid: vec![0.1 * id as f32, -1.0 / 3.0, 1e-45],
+                })
+                .collect(),
+            assignments,
+        }
+    }
+
+    async fn clusters(store: &dyn Store) {
+        assert!(store.latest_clustering().await.expect("latest").is_none());
+        let carol = store.create_user(user("carol")).await.expect("create");
+        let mut ids = Vec::new();
+        for n in 10..16 {
+            let q = NewQuery {
+                // Questions 11 and 14 have no embedding (asked before clustering existed).
+                embedding: (n != 11 && n != 14).then(|| vec![n as f32, 0.5, -2.0]),
+                cluster: None,
+                ..query(carol.id, n)
+            };
+            ids.push(store.record_query(q).await.expect("record"));
+        }
+        let embedded = [ids[0], ids[2], ids[3], ids[5]];
+
+        let newest = store.question_points(3).await.expect("points");
+        let newest_ids: Vec<i64> = newest.iter().map(|p| p.id).collect();
+        assert_eq!(newest_ids, embedded[1..], "newest three, oldest first");
+        assert_eq!(newest[0].text, "question 12 — réseau?");
+        assert_eq!(newest[0].embedding, [12.0, 0.5, -2.0]);
+        let all = store.question_points(100).await.expect("points");
+        assert_eq!(all.len(), 5, "alice's question 4 and carol's four");
+        assert_eq!(all[0].embedding, query(0, 4).embedding.unwrap());
+        let points = &all[1..];
+        assert!(points.iter().all(|p| p.created_at > 1_700_000_000_000));
+
+        let first = clustering(
+            2,
+            embedded.iter().map(|&id| (id, id as usize % 2)).collect(),
+        );
+        let run1 = store.record_clustering(&first).await.expect("record");
+        let latest = store
+            .latest_clustering()
+            .await
+            .expect("latest")
+            .expect("a run");
+        assert_eq!(latest.id, run1);
+        assert!(latest.created_at > 1_700_000_000_000);
+        let stored = latest.clustering;
+        assert_eq!(stored.k, 2);
+        assert_eq!(stored.silhouette, first.silhouette);
+        assert_eq!(stored.inertia, first.inertia);
+        assert_eq!(stored.elbow.len(), 2);
+        assert_eq!(stored.elbow[1].inertia, first.elbow[1].inertia);
+        assert_eq!(stored.clusters.len(), 2);
+        for (s, f) in stored.clusters.iter().zip(&first.clusters) {
+            assert_eq!((s.id, s.size), (f.id, f.size));
+            assert_eq!(s.terms, f.terms);
+            assert_eq!(s.representatives, f.representatives);
+            assert_eq!(s.centroid, f.centroid, "centroids stored exactly");
+        }
+        assert!(
+            stored.assignments.is_empty(),
+            "assignments are per question"
+        );
+        let expected: Vec<(usize, i64)> = points
+            .iter()
+            .map(|p| (p.id as usize % 2, p.created_at))
+            .collect();
+        assert_eq!(
+            store.cluster_members(run1).await.expect("members"),
+            expected
+        );
+
+        // A second run becomes the latest and takes over the questions it assigns.
+        let second = clustering(3, vec![(embedded[0], 2)]);
+        let run2 = store.record_clustering(&second).await.expect("record");
+        assert!(run2 > run1);
+        let latest = store
+            .latest_clustering()
+            .await
+            .expect("latest")
+            .expect("a run");
+        assert_eq!((latest.id, latest.clustering.k), (run2, 3));
+        assert_eq!(
+            store.cluster_members(run1).await.expect("members"),
+            expected[1..]
+        );
+        assert_eq!(
+            store.cluster_members(run2).await.expect("members"),
+            [(2, points[0].created_at)]
+        );
+
+        // A question placed at query time joins the run's members.
+        let placed = NewQuery {
+            cluster: Some(ClusterRef {
+                run: run2,
+                cluster: 0,
+            }),
+            ..query(carol.id, 20)
+        };
+        store.record_query(placed.clone()).await.expect("record");
+        let recorded = store.history(carol.id, 1, None).await.expect("history");
+        assert_eq!(recorded[0].query, placed);
+        assert_eq!(
+            store.cluster_members(run2).await.expect("members"),
+            [(2, points[0].created_at), (0, recorded[0].created_at)]
+        );
     }
 }

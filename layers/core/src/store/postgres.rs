@@ -8,9 +8,11 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use super::{
-    DocumentRecord, DocumentStatus, DocumentStore, NewQuery, NewUser, QueryRecord, QueryStore,
-    Role, Store, StoreError, User, UserStore, now_ms,
+    ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, NewQuery,
+    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, cluster_summary,
+    now_ms,
 };
+use crate::cluster::{Clustering, QuestionPoint};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -24,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../../../infra/migrations/postgres/0003_generator.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../../infra/migrations/postgres/0004_clusters.sql"),
     ),
 ];
 /// Serialises migrations when several processes start at once.
@@ -205,8 +211,8 @@ impl QueryStore for PostgresStore {
         let client = self.pool.get().await.map_err(pool_err)?;
         let row = client
             .query_one(
-                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
                 &[
                     &q.user_id,
                     &q.question,
@@ -219,6 +225,9 @@ impl QueryStore for PostgresStore {
                     &now_ms(),
                     &q.generator,
                     &q.model,
+                    &q.embedding,
+                    &q.cluster.map(|c| c.run),
+                    &q.cluster.map(|c| c.cluster as i32),
                 ],
             )
             .await
@@ -235,7 +244,7 @@ impl QueryStore for PostgresStore {
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client
             .query(
-                "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model
+                "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster
                  FROM queries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
                 &[&user_id, &before.unwrap_or(i64::MAX), &(limit as i64)],
             )
@@ -259,6 +268,8 @@ impl QueryStore for PostgresStore {
                         index_version: r.get(8),
                         generator: r.get(10),
                         model: r.get(11),
+                        embedding: r.get(12),
+                        cluster: cluster_ref(r.get(13), r.get(14)),
                     },
                 })
             })
@@ -273,6 +284,13 @@ impl QueryStore for PostgresStore {
             .map_err(err)?;
         Ok(row.get::<_, i64>(0) as u64)
     }
+}
+
+fn cluster_ref(run: Option<i64>, cluster: Option<i32>) -> Option<ClusterRef> {
+    Some(ClusterRef {
+        run: run?,
+        cluster: cluster? as usize,
+    })
 }
 
 const DOCUMENT_COLUMNS: &str =
@@ -340,6 +358,105 @@ impl DocumentStore for PostgresStore {
 }
 
 #[async_trait::async_trait]
+impl ClusterStore for PostgresStore {
+    async fn question_points(&self, limit: usize) -> Result<Vec<QuestionPoint>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(
+                "SELECT id, question, embedding, created_at FROM (
+                   SELECT id, question, embedding, created_at FROM queries
+                   WHERE embedding IS NOT NULL ORDER BY id DESC LIMIT $1
+                 ) newest ORDER BY id",
+                &[&(limit as i64)],
+            )
+            .await
+            .map_err(err)?;
+        Ok(rows
+            .iter()
+            .map(|r| QuestionPoint {
+                id: r.get(0),
+                text: r.get(1),
+                embedding: r.get(2),
+                created_at: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError> {
+        let summary = cluster_summary(clustering)?;
+        let (ids, clusters): (Vec<i64>, Vec<i32>) = clustering
+            .assignments
+            .iter()
+            .map(|&(id, cluster)| (id, cluster as i32))
+            .unzip();
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await.map_err(err)?;
+        let run: i64 = tx
+            .query_one(
+                "INSERT INTO cluster_runs (created_at, k, silhouette, inertia, summary)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &now_ms(),
+                    &(clustering.k as i32),
+                    &clustering.silhouette,
+                    &clustering.inertia,
+                    &tokio_postgres::types::Json(summary),
+                ],
+            )
+            .await
+            .map_err(err)?
+            .get(0);
+        // One statement for all the assignments: a round trip each would take seconds for 10,000.
+        tx.execute(
+            "UPDATE queries q SET cluster_run = $1, cluster = a.c
+             FROM unnest($2::bigint[], $3::int[]) AS a(id, c) WHERE q.id = a.id",
+            &[&run, &ids, &clusters],
+        )
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(run)
+    }
+
+    async fn latest_clustering(&self) -> Result<Option<ClusterRun>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .query_opt(
+                "SELECT id, created_at, summary FROM cluster_runs ORDER BY id DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(err)?
+            .map(|r| {
+                let summary: tokio_postgres::types::Json<serde_json::Value> = r.get(2);
+                Ok(ClusterRun {
+                    id: r.get(0),
+                    created_at: r.get(1),
+                    clustering: serde_json::from_value(summary.0)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn cluster_members(&self, run: i64) -> Result<Vec<(usize, i64)>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(
+                "SELECT cluster, created_at FROM queries
+                 WHERE cluster_run = $1 AND cluster IS NOT NULL ORDER BY id",
+                &[&run],
+            )
+            .await
+            .map_err(err)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, i32>(0) as usize, r.get(1)))
+            .collect())
+    }
+}
+
+#[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
@@ -366,6 +483,6 @@ mod tests {
         super::super::conformance::run(&store).await;
         // Connecting again finds the schema in place and keeps the data.
         let again = PostgresStore::connect(&db.url).await.expect("reconnect");
-        assert_eq!(again.count_queries().await.expect("count"), 6);
+        assert_eq!(again.count_queries().await.expect("count"), 13);
     }
 }

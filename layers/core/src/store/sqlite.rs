@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    DocumentRecord, DocumentStatus, DocumentStore, NewQuery, NewUser, QueryRecord, QueryStore,
-    Role, Store, StoreError, User, UserStore, now_ms,
+    ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, NewQuery,
+    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, cluster_summary,
+    now_ms,
 };
+use crate::cluster::{Clustering, QuestionPoint};
 
 /// Versioned migrations, applied in order at open.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -23,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../../../infra/migrations/sqlite/0003_generator.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../../infra/migrations/sqlite/0004_clusters.sql"),
     ),
 ];
 
@@ -66,6 +72,24 @@ fn to_user(r: (i64, String, String, String, bool, i64)) -> Result<User, StoreErr
 }
 
 const USER_COLUMNS: &str = "id, username, password_hash, role, active, created_at";
+
+/// An embedding as stored: little-endian f32s.
+fn to_blob(embedding: &[f32]) -> Vec<u8> {
+    embedding.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn from_blob(blob: &[u8]) -> Result<Vec<f32>, StoreError> {
+    if !blob.len().is_multiple_of(4) {
+        return Err(StoreError::Invalid(format!(
+            "embedding of {} bytes, not a whole number of f32s",
+            blob.len()
+        )));
+    }
+    Ok(blob
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
@@ -223,8 +247,8 @@ impl QueryStore for SqliteStore {
             serde_json::to_string(&q.sources).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.with(move |c| {
             c.execute(
-                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     q.user_id,
                     q.question,
@@ -236,7 +260,10 @@ impl QueryStore for SqliteStore {
                     q.index_version,
                     now_ms(),
                     q.generator,
-                    q.model
+                    q.model,
+                    q.embedding.as_deref().map(to_blob),
+                    q.cluster.map(|c| c.run),
+                    q.cluster.map(|c| c.cluster as i64)
                 ],
             )
             .map_err(err)?;
@@ -254,7 +281,7 @@ impl QueryStore for SqliteStore {
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model
+                    "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster
                      FROM queries WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
                 )
                 .map_err(err)?;
@@ -275,6 +302,9 @@ impl QueryStore for SqliteStore {
                             r.get::<_, i64>(9)?,
                             r.get::<_, String>(10)?,
                             r.get::<_, Option<String>>(11)?,
+                            r.get::<_, Option<Vec<u8>>>(12)?,
+                            r.get::<_, Option<i64>>(13)?,
+                            r.get::<_, Option<i64>>(14)?,
                         ))
                     },
                 )
@@ -296,6 +326,11 @@ impl QueryStore for SqliteStore {
                         index_version: r.8,
                         generator: r.10,
                         model: r.11,
+                        embedding: r.12.as_deref().map(from_blob).transpose()?,
+                        cluster: r.13.zip(r.14).map(|(run, cluster)| ClusterRef {
+                            run,
+                            cluster: cluster as usize,
+                        }),
                     },
                 })
             })
@@ -399,6 +434,117 @@ impl DocumentStore for SqliteStore {
 }
 
 #[async_trait::async_trait]
+impl ClusterStore for SqliteStore {
+    async fn question_points(&self, limit: usize) -> Result<Vec<QuestionPoint>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, question, embedding, created_at FROM (
+                       SELECT id, question, embedding, created_at FROM queries
+                       WHERE embedding IS NOT NULL ORDER BY id DESC LIMIT ?1
+                     ) ORDER BY id",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(err)?;
+            rows.map(|r| {
+                let (id, text, embedding, created_at) = r.map_err(err)?;
+                Ok(QuestionPoint {
+                    id,
+                    text,
+                    embedding: from_blob(&embedding)?,
+                    created_at,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError> {
+        let summary = cluster_summary(clustering)?.to_string();
+        let (k, silhouette, inertia) = (clustering.k, clustering.silhouette, clustering.inertia);
+        let assignments = clustering.assignments.clone();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(err)?;
+            tx.execute(
+                "INSERT INTO cluster_runs (created_at, k, silhouette, inertia, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now_ms(), k as i64, f64::from(silhouette), inertia, summary],
+            )
+            .map_err(err)?;
+            let run = tx.last_insert_rowid();
+            {
+                let mut assign = tx
+                    .prepare("UPDATE queries SET cluster_run = ?1, cluster = ?2 WHERE id = ?3")
+                    .map_err(err)?;
+                for (id, cluster) in assignments {
+                    assign
+                        .execute(params![run, cluster as i64, id])
+                        .map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(run)
+        })
+        .await
+    }
+
+    async fn latest_clustering(&self) -> Result<Option<ClusterRun>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, created_at, summary FROM cluster_runs ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?
+            .map(|(id, created_at, summary)| {
+                Ok(ClusterRun {
+                    id,
+                    created_at,
+                    clustering: serde_json::from_str(&summary)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn cluster_members(&self, run: i64) -> Result<Vec<(usize, i64)>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT cluster, created_at FROM queries
+                     WHERE cluster_run = ?1 AND cluster IS NOT NULL ORDER BY id",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([run], |r| {
+                    Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)?))
+                })
+                .map_err(err)?;
+            rows.map(|r| r.map_err(err)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.with(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(err))
@@ -422,6 +568,6 @@ mod tests {
         // Reopening keeps the data and does not re-apply migrations.
         drop(store);
         let again = SqliteStore::open(&dir.path().join("rag.db")).expect("reopen");
-        assert_eq!(again.count_queries().await.expect("count"), 6);
+        assert_eq!(again.count_queries().await.expect("count"), 13);
     }
 }
