@@ -1,6 +1,6 @@
 //! `rag serve` with MLflow tracking (`MLFLOW_TRACKING_URI`) against a real tracking server
-//! (`RAG_TEST_MLFLOW_URI`, default http://127.0.0.1:5000): every query and every ingest is a
-//! run read back through the REST API, a published index version is registered with its
+//! (`RAG_TEST_MLFLOW_URI`, default http://127.0.0.1:5000): every query, ingest and clustering
+//! is a run read back through the REST API, a published index version is registered with its
 //! manifest; with the server gone, queries still answer and the dropped runs are counted.
 
 mod common;
@@ -109,9 +109,18 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
         .expect("version")
         .to_string();
 
+    // A clustering run of the three questions.
+    let clustered: Value = Client::new()
+        .post(format!("{}/clusters/run?k_min=2&k_max=2", server.base))
+        .bearer_auth(&admin)
+        .send()
+        .and_then(|r| r.json())
+        .expect("cluster run");
+    assert_eq!(clustered["k"], 2, "{clustered}");
+
     let tracking = settled_tracking(&server);
     assert_eq!(tracking["dropped"], 0, "{tracking}");
-    assert!(tracking["logged"].as_u64().unwrap_or(0) >= 5, "{tracking}");
+    assert!(tracking["logged"].as_u64().unwrap_or(0) >= 6, "{tracking}");
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mlflow = MlflowClient::new(&uri);
@@ -195,6 +204,17 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
         manifest.to_string().contains("second-copy.pdf"),
         "{manifest}"
     );
+
+    let clusterings = runs("cluster");
+    assert_eq!(clusterings.len(), 1);
+    assert_eq!(metric(&clusterings[0], "k"), Some(2.0));
+    assert_eq!(metric(&clusterings[0], "questions"), Some(3.0));
+    assert!(metric(&clusterings[0], "silhouette").is_some());
+    let summary = runtime
+        .block_on(mlflow.download_artifact(&clusterings[0].info.artifact_uri, "clusters.json"))
+        .expect("cluster summary");
+    let summary: Value = serde_json::from_slice(&summary).expect("summary JSON");
+    assert_eq!(summary.as_array().map(Vec::len), Some(2), "{summary}");
 
     // MLflow unreachable: answers as usual, runs dropped and counted.
     let dead = format!("http://127.0.0.1:{}", common::free_port());

@@ -1,6 +1,8 @@
 //! Wire types of the HTTP API (documented in the OpenAPI description), converted from the
 //! domain types.
 
+use rag_core::cluster::Bucket;
+use rag_core::cluster::runs::Topics;
 use rag_core::query::Source;
 use rag_core::store::{DocumentRecord, DocumentStatus, QueryRecord, Role, User};
 use serde::{Deserialize, Serialize};
@@ -94,8 +96,17 @@ pub struct HistoryItem {
     /// What wrote the answer (see `QueryResponse`).
     pub generator: String,
     pub model: Option<String>,
+    /// Its topic: the cluster of a clustering run (`GET /clusters`), when one has run.
+    pub cluster: Option<ClusterDto>,
     /// RFC 3339, UTC.
     pub created_at: String,
+}
+
+/// A cluster of a clustering run.
+#[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
+pub struct ClusterDto {
+    pub run: i64,
+    pub cluster: usize,
 }
 
 impl From<QueryRecord> for HistoryItem {
@@ -108,6 +119,10 @@ impl From<QueryRecord> for HistoryItem {
             latency_ms: r.query.latency_ms,
             generator: r.query.generator,
             model: r.query.model,
+            cluster: r.query.cluster.map(|c| ClusterDto {
+                run: c.run,
+                cluster: c.cluster,
+            }),
             created_at: rfc3339(r.created_at),
         }
     }
@@ -282,5 +297,100 @@ mod tests {
             "2025-11-25T14:00:00.123Z"
         );
         assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ClusterRunParams {
+    /// Smallest k tried (default 2).
+    pub k_min: Option<usize>,
+    /// Largest k tried (default 12; capped below the number of questions).
+    pub k_max: Option<usize>,
+    /// The same seed gives the same clustering (default 42).
+    pub seed: Option<u64>,
+}
+
+/// A clustering run, as admins read it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TopicsResponse {
+    pub run: i64,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// The number of clusters chosen (best mean silhouette).
+    pub k: usize,
+    pub silhouette: f32,
+    pub inertia: f64,
+    /// Every k tried: the elbow curve and its silhouette.
+    pub elbow: Vec<KScoreDto>,
+    /// Biggest first.
+    pub clusters: Vec<TopicDto>,
+    /// Questions per cluster (`counts[cluster id]`) per day, oldest first.
+    pub per_day: Vec<BucketDto>,
+    /// The same per ISO week ("2026-W49").
+    pub per_week: Vec<BucketDto>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct KScoreDto {
+    pub k: usize,
+    pub inertia: f64,
+    pub silhouette: f32,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TopicDto {
+    pub id: usize,
+    /// Questions in it: those of the run and those asked since.
+    pub size: usize,
+    /// Its most distinctive words (c-TF-IDF), best first.
+    pub terms: Vec<String>,
+    /// Its most central questions.
+    pub representatives: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BucketDto {
+    pub period: String,
+    pub counts: Vec<usize>,
+}
+
+impl From<Topics> for TopicsResponse {
+    fn from(t: Topics) -> Self {
+        let buckets = |b: Vec<Bucket>| {
+            b.into_iter()
+                .map(|b| BucketDto {
+                    period: b.period,
+                    counts: b.counts,
+                })
+                .collect()
+        };
+        TopicsResponse {
+            run: t.run,
+            created_at: rfc3339(t.created_at),
+            k: t.k,
+            silhouette: t.silhouette,
+            inertia: t.inertia,
+            elbow: t
+                .elbow
+                .into_iter()
+                .map(|e| KScoreDto {
+                    k: e.k,
+                    inertia: e.inertia,
+                    silhouette: e.silhouette,
+                })
+                .collect(),
+            clusters: t
+                .clusters
+                .into_iter()
+                .map(|c| TopicDto {
+                    id: c.id,
+                    size: c.size,
+                    terms: c.terms,
+                    representatives: c.representatives,
+                })
+                .collect(),
+            per_day: buckets(t.per_day),
+            per_week: buckets(t.per_week),
+        }
     }
 }

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rag_core::accounts::AuthError;
 use rag_core::assistant::AskError;
+use rag_core::cluster::ClusterError;
+use rag_core::cluster::runs::RunError;
 use rag_core::collection::CollectionError;
 use rag_core::documents::DocumentsError;
 use rag_core::query::QueryError;
@@ -125,6 +127,24 @@ impl From<AskError> for ApiError {
             ),
             AskError::Query(q) => q.into(),
             AskError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<RunError> for ApiError {
+    fn from(e: RunError) -> Self {
+        let msg = e.to_string();
+        match e {
+            RunError::Cluster(ClusterError::TooFewQuestions { .. }) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_few_questions", msg)
+            }
+            RunError::Cluster(ClusterError::InvalidK { .. }) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_k_range", msg)
+            }
+            RunError::Cluster(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "clustering_failed", msg)
+            }
+            RunError::Store(s) => s.into(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use rag_core::cluster::runs::Assigner;
 
 pub use config::{Config, ConfigError};
 pub use state::App;
@@ -37,6 +38,7 @@ pub fn all_routes() -> Router<App> {
         .merge(routes::health::router())
         .merge(routes::admin::router())
         .merge(routes::documents::router())
+        .merge(routes::clusters::router())
         .merge(routes::docs::router())
 }
 
@@ -67,6 +69,10 @@ impl Needs {
         ingest: true,
     };
 }
+
+/// How stale the cached cluster centroids may be: a new clustering run applies to new
+/// questions within this delay.
+const CENTROIDS_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl App {
     /// Builds what the routes share, once per process (kept warm across invocations); the
@@ -105,6 +111,7 @@ impl App {
                 .clone()
                 .map(|(provider, endpoint)| rag_core::generate::connect(provider, endpoint)),
             tracker,
+            assigner: std::sync::Arc::new(Assigner::new(CENTROIDS_REFRESH)),
         })
     }
 }
@@ -141,6 +148,57 @@ pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
         },
     );
     lambda_http::lambda_runtime::run(handler).await
+}
+
+/// The cluster function: in Lambda, its EventBridge schedule (any non-HTTP event) and the
+/// admin routes `POST /clusters/run`, `GET /clusters`; elsewhere an HTTP service with those
+/// routes and health (a CronJob calls `POST /clusters/run`).
+pub async fn run_cluster_function() -> Result<(), lambda_http::Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let app = App::from_config(&config, Needs::NOTHING).await?;
+    let tracker = app.tracker.clone();
+    let router = finish(
+        routes::clusters::router().merge(routes::health::router()),
+        app.clone(),
+    );
+    if !in_lambda() {
+        return serve(router, config.port, tracker).await;
+    }
+    let handler = lambda_http::service_fn(move |request: lambda_http::Request| {
+        let (router, app) = (router.clone(), app.clone());
+        async move {
+            let response = if is_scheduled(&request) {
+                on_schedule(&app).await
+            } else {
+                handle_event(router, request).await?
+            };
+            flush(app.tracker.as_ref()).await;
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    lambda_http::run(handler).await
+}
+
+/// True for an event that is not an HTTP request (lambda_http passes it through): the
+/// cluster function's EventBridge schedule.
+pub fn is_scheduled(request: &lambda_http::Request) -> bool {
+    use lambda_http::RequestExt;
+    matches!(
+        request.request_context_ref(),
+        Some(lambda_http::request::RequestContext::PassThrough)
+    )
+}
+
+/// One scheduled clustering run, with the default parameters; the summary (or the error body,
+/// e.g. too few questions yet) is the invocation's result.
+pub async fn on_schedule(app: &App) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let params = rag_core::cluster::ClusterParams::default();
+    match routes::clusters::cluster_now(app, &params).await {
+        Ok(topics) => axum::Json(topics).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// One S3 trigger invocation. An error makes Lambda retry the event, which is harmless: the

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rag_core::accounts::Tokens;
 use rag_core::assistant::Services;
+use rag_core::cluster::runs::Assigner;
 use rag_core::documents::Documents;
 use rag_core::generate::Generator;
 use rag_core::live::LiveIndex;
@@ -23,6 +24,8 @@ pub struct App {
     pub generator: Option<Arc<dyn Generator>>,
     /// MLflow tracking; `None`: off (MLFLOW_TRACKING_URI unset).
     pub tracker: Option<Tracker>,
+    /// The latest clustering's centroids, for each new question's cluster.
+    pub assigner: Arc<Assigner>,
 }
 
 /// What the ingest routes need besides the documents: which bucket's events to follow and the
@@ -42,6 +45,7 @@ impl App {
             generator: self.generator.as_deref(),
             store: self.store.as_ref(),
             tracker: self.tracker.as_ref(),
+            assigner: &self.assigner,
         }
     }
 

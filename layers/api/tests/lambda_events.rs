@@ -15,6 +15,7 @@ use rag_core::accounts::{self, Tokens};
 use std::time::Duration;
 
 use rag_core::chunk::ChunkParams;
+use rag_core::cluster::runs::Assigner;
 use rag_core::collection;
 use rag_core::documents::Documents;
 use rag_core::embed::{Precision, load_models};
@@ -184,6 +185,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             ingest: None,
             generator: None,
             tracker: None,
+            assigner: Arc::new(Assigner::new(Duration::from_secs(60))),
         },
         token,
     })
@@ -320,6 +322,7 @@ async fn ingest_function_applies_s3_trigger_events() {
         })),
         generator: None,
         tracker: None,
+        assigner: Arc::new(Assigner::new(Duration::from_secs(60))),
     };
     let pdf = std::fs::read(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
         .expect("sample");
@@ -363,4 +366,34 @@ async fn ingest_function_applies_s3_trigger_events() {
     assert_eq!(gone["published"], true, "{gone}");
     let states = store.documents("default").await.expect("documents");
     assert_eq!(states[0].status, DocumentStatus::Removed);
+}
+
+#[tokio::test]
+async fn the_cluster_schedule_is_told_from_http_events_and_runs() {
+    let Some(f) = fixture(false).await else {
+        return;
+    };
+    let schedule = json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "time": "2026-12-01T03:00:00Z", "region": "eu-west-3",
+        "resources": ["arn:aws:events:eu-west-3:123456789012:rule/cluster-nightly"], "detail": {}
+    });
+    let scheduled = lambda_http::request::from_str(&schedule.to_string()).expect("passed through");
+    assert!(rag_api::is_scheduled(&scheduled));
+    let http = v2_event("GET", "/clusters", "", Some(&f.token), None);
+    let http = lambda_http::request::from_str(&http).expect("an API Gateway event");
+    assert!(!rag_api::is_scheduled(&http));
+
+    // No question recorded yet: the run says so instead of failing.
+    let response = rag_api::on_schedule(&f.app).await;
+    assert_eq!(response.status().as_u16(), 422);
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(body["error"]["code"], "too_few_questions");
 }

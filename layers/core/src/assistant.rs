@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
+use crate::cluster::runs::Assigner;
 use crate::generate::{self, CONTEXT_TOKENS, Generator, OnDelta};
 use crate::live::LiveIndex;
 use crate::query::{self, Answer, QueryError, QueryOptions};
-use crate::store::{NewQuery, QueryStore, StoreError};
+use crate::store::{ClusterRef, NewQuery, Store, StoreError};
 use crate::track::{Kind, Run, Tracker};
 
 /// Why a question could not be answered.
@@ -36,9 +37,11 @@ pub struct Draft {
 pub struct Services<'a> {
     /// The LLM; `None`: the extractive answer stands.
     pub generator: Option<&'a dyn Generator>,
-    pub store: &'a dyn QueryStore,
+    pub store: &'a dyn Store,
     /// MLflow; `None`: tracking off.
     pub tracker: Option<&'a Tracker>,
+    /// Gives the question its nearest cluster of the latest clustering run.
+    pub assigner: &'a Assigner,
 }
 
 /// An answered and recorded question.
@@ -47,6 +50,8 @@ pub struct Asked {
     pub query_id: i64,
     pub answer: Answer,
     pub index_version: String,
+    /// Its nearest cluster of the latest clustering run, if any.
+    pub cluster: Option<ClusterRef>,
 }
 
 /// Validates the question, then searches the live index and drafts the extractive answer.
@@ -114,6 +119,11 @@ pub async fn complete(
     if let Some(on_delta) = on_delta.filter(|_| !shown) {
         on_delta(&answer.answer);
     }
+    let embedding = (!answer.embedding.is_empty()).then(|| answer.embedding.clone());
+    let cluster = match &embedding {
+        Some(embedding) => services.assigner.assign(services.store, embedding).await,
+        None => None,
+    };
     let query_id = services
         .store
         .record_query(NewQuery {
@@ -127,14 +137,15 @@ pub async fn complete(
             index_version: index_version.clone(),
             generator: answer.generator.clone(),
             model: answer.model.clone(),
-            embedding: None,
-            cluster: None,
+            embedding,
+            cluster,
         })
         .await?;
     let asked = Asked {
         query_id,
         answer,
         index_version,
+        cluster,
     };
     if let Some(tracker) = services.tracker {
         tracker.track(query_run(&asked, &question, &options, generator));
@@ -186,6 +197,11 @@ fn query_run(
             "passages.json",
             serde_json::to_vec_pretty(&passages).unwrap_or_default(),
         );
+    if let Some(c) = asked.cluster {
+        run = run
+            .tag("rag.cluster_run", c.run.to_string())
+            .tag("rag.cluster", c.cluster.to_string());
+    }
     if let Some(prompt) = &a.prompt {
         let text = format!("[system]\n{}\n\n[user]\n{}\n", prompt.system, prompt.user);
         run = run.artifact("prompt.txt", text.into_bytes());

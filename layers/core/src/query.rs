@@ -84,6 +84,18 @@ pub struct Answer {
     /// What the LLM was sent, when one was called (for tracking).
     #[serde(skip)]
     pub prompt: Option<crate::generate::Prompt>,
+    /// The question's [`question_vector`], kept for clustering.
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+}
+
+/// One unit vector for a question from its embedding by each model (each unit length): their
+/// concatenation scaled by 1/√models. With e5 alone the 414 real questions cluster by language
+/// first (all French ones together); adding the language-neutral USE-m3 groups them by topic
+/// across languages ("formation" with "training").
+pub fn question_vector(queries: &[Vec<f32>]) -> Vec<f32> {
+    let scale = 1.0 / (queries.len().max(1) as f32).sqrt();
+    queries.iter().flatten().map(|x| x * scale).collect()
 }
 
 /// Settings of the question path.
@@ -235,5 +247,6 @@ pub fn ask(
             Vec::new()
         },
         prompt: None,
+        embedding: question_vector(&queries),
     })
 }

@@ -1,13 +1,15 @@
 //! Clustering of the real technicians' questions (shared/corpus/questions, French and English)
-//! embedded with the real e5 model: paraphrases land together, unrelated topics apart.
+//! embedded as the service does (e5 and USE-m3, `query::question_vector`): paraphrases land
+//! together, unrelated topics apart, and topics are not split by language.
 
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
 use rag_core::cluster::{ClusterParams, Clustering, QuestionPoint, cluster};
-use rag_core::embed::{Embedder, OnnxEmbedder, Precision};
+use rag_core::embed::{Precision, load_models};
+use rag_core::query::question_vector;
 
-const MODEL: &str = "multilingual-e5-small";
+const MODELS: [&str; 2] = ["multilingual-e5-small", "use-m3"];
 
 fn questions() -> Option<Vec<String>> {
     let dir = support::corpus_dir().join("questions");
@@ -47,17 +49,18 @@ fn cluster_of(clustering: &Clustering, texts: &[String], question: &str) -> usiz
 fn real_questions_group_by_topic() {
     let Some(texts) = questions() else { return };
     let models = support::model_dir();
-    if !support::available(&models.join(MODEL), "model files") {
+    if !support::available(&models.join(MODELS[1]), "model files") {
         return;
     }
-    let model = OnnxEmbedder::load(&models, MODEL, Precision::Int8, 2).expect("model");
+    let names = MODELS.map(String::from);
+    let models = load_models(&models, &names, Precision::Int8, 2).expect("models");
     let points: Vec<QuestionPoint> = texts
         .iter()
         .enumerate()
         .map(|(i, text)| QuestionPoint {
             id: i as i64,
             text: text.clone(),
-            embedding: model.embed_query(text).expect("embedding"),
+            embedding: question_vector(&models.embed_query(text).expect("embedding")),
             created_at: 0,
         })
         .collect();

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use rag_core::accounts;
 use rag_core::store::Role;
 
-use super::bearer;
+use super::admin;
 use crate::dto::{NewUserRequest, UserPatch, UserResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
@@ -17,11 +17,6 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/users", post(create))
         .route("/admin/users/{username}", patch(update))
-}
-
-async fn admin(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let caller = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(headers)).await?;
-    Ok(accounts::require_admin(&caller)?)
 }
 
 /// Creates an account (administrators only).

@@ -21,10 +21,12 @@ use crate::state::App;
         super::documents::upload,
         super::documents::list,
         super::documents::webhook,
+        super::clusters::run,
+        super::clusters::latest,
     ),
     components(schemas(crate::dto::TokenEvent)),
     modifiers(&Bearer),
-    tags((name = "auth"), (name = "query"), (name = "history"), (name = "health"), (name = "admin"), (name = "documents"))
+    tags((name = "auth"), (name = "query"), (name = "history"), (name = "health"), (name = "admin"), (name = "documents"), (name = "clusters"))
 )]
 pub struct ApiDoc;
 

@@ -8,12 +8,11 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use rag_core::accounts;
 use rag_core::documents::Documents;
 use rag_core::store::Store;
 use sha2::{Digest, Sha256};
 
-use super::bearer;
+use super::{admin, bearer};
 use crate::dto::{
     DocumentList, DocumentResponse, EventAccepted, TokenParam, UploadParams, UploadResponse,
 };
@@ -43,11 +42,6 @@ fn ingest(app: &App) -> Result<Arc<Ingest>, ApiError> {
             "this function does not ingest documents",
         )
     })
-}
-
-async fn admin(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let caller = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(headers)).await?;
-    Ok(accounts::require_admin(&caller)?)
 }
 
 /// Uploads a PDF (the raw bytes as the body) into the collection and ingests it (administrators

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod clusters;
 pub mod docs;
 pub mod documents;
 pub mod health;
@@ -9,6 +10,16 @@ pub mod history;
 pub mod query;
 
 use axum::http::HeaderMap;
+use rag_core::accounts;
+
+use crate::error::ApiError;
+use crate::state::App;
+
+/// Checks that the caller is an active administrator.
+pub(crate) async fn admin(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let caller = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(headers)).await?;
+    Ok(accounts::require_admin(&caller)?)
+}
 
 /// The token of an `Authorization: Bearer <token>` header.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -98,6 +98,7 @@ fn response(asked: Asked) -> QueryResponse {
         query_id,
         answer,
         index_version,
+        ..
     } = asked;
     QueryResponse {
         query_id,

@@ -3,6 +3,7 @@
 
 mod kmeans;
 mod labels;
+pub mod runs;
 mod silhouette;
 mod trend;
 

@@ -45,14 +45,14 @@ pub struct Bucket {
 }
 
 /// Counts (epoch ms, cluster) events per period, oldest period first; periods without a
-/// question are absent.
+/// question are absent, and so are events naming a cluster beyond `clusters`.
 pub(super) fn count(
     events: impl IntoIterator<Item = (i64, usize)>,
     clusters: usize,
     period: Period,
 ) -> Vec<Bucket> {
     let mut buckets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (at, cluster) in events {
+    for (at, cluster) in events.into_iter().filter(|&(_, c)| c < clusters) {
         buckets
             .entry(period.key(at))
             .or_insert_with(|| vec![0; clusters])[cluster] += 1;

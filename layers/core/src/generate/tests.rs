@@ -357,6 +357,7 @@ fn extractive(grounded: bool) -> crate::query::Answer {
             })
             .collect(),
         prompt: None,
+        embedding: Vec::new(),
     }
 }
 
