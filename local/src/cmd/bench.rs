@@ -12,7 +12,7 @@ use rag_core::collection;
 use rag_core::embed::Models;
 use rag_core::ingest;
 use rag_core::objects::DirStore;
-use rag_core::query::{self, QueryOptions};
+use rag_core::query::{self, QueryOptions, question_vector};
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 
@@ -62,13 +62,14 @@ fn ms(t: Instant) -> f64 {
 /// Questions clustered in the clustering benchmark.
 const CLUSTER_POINTS: usize = 10_000;
 
-/// Times [`cluster::cluster`] (default parameters) on 10,000 question embeddings: the bench
-/// questions embedded by the primary model, repeated with small seeded noise. Returns the
+/// Times [`cluster::cluster`] (default parameters) on 10,000 question vectors as the service
+/// stores them (`query::question_vector`: every model): the bench questions, repeated with
+/// small seeded noise. Returns the
 /// milliseconds, the k chosen and its silhouette.
 fn time_clustering(models: &Models, questions: &[String]) -> anyhow::Result<(f64, usize, f32)> {
     let base = questions
         .iter()
-        .map(|q| models.primary().embed_query(q))
+        .map(|q| models.embed_query(q).map(|v| question_vector(&v)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut rng = Xoshiro256Plus::seed_from_u64(1);
     let points: Vec<QuestionPoint> = (0..CLUSTER_POINTS)
