@@ -216,6 +216,38 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
     let summary: Value = serde_json::from_slice(&summary).expect("summary JSON");
     assert_eq!(summary.as_array().map(Vec::len), Some(2), "{summary}");
 
+    // `rag ingest` is tracked too (it waits for its runs before exiting).
+    let cli_experiment = format!("{experiment}-cli");
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = common::rag(data.path(), None)
+        .args(["ingest", "--collection", "cli"])
+        .arg(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
+        .env("MLFLOW_TRACKING_URI", &uri)
+        .env("MLFLOW_EXPERIMENT_NAME", &cli_experiment)
+        .output()
+        .expect("rag ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli_id = runtime
+        .block_on(mlflow.experiment_id(&cli_experiment))
+        .expect("experiment");
+    let cli_runs = runtime
+        .block_on(mlflow.search_runs(&[cli_id], "", 10))
+        .expect("search");
+    let kinds: Vec<&str> = cli_runs
+        .iter()
+        .flat_map(|r| &r.tags)
+        .filter(|(k, _)| k == "rag.kind")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"ingest") && kinds.contains(&"index"),
+        "{kinds:?}"
+    );
+
     // MLflow unreachable: answers as usual, runs dropped and counted.
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     let env = [("MLFLOW_TRACKING_URI", dead.as_str())];

@@ -11,12 +11,11 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::chunk::ChunkParams;
-use crate::collection;
 use crate::embed::Models;
 use crate::ingest::{Document, Outcome};
 use crate::objects::{ObjectError, ObjectStore};
 use crate::store::{DocumentRecord, DocumentStatus, DocumentStore, StoreError, now_ms};
-use crate::track::{Kind, ModelVersion, Run, Tracker};
+use crate::track::Tracker;
 use crate::update::{Change, UpdateError, update};
 
 /// Where uploaded PDFs live in the bucket.
@@ -91,7 +90,7 @@ impl Documents {
         }
     }
 
-    /// Logs each synchronisation, and registers each published index version, in MLflow.
+    /// Logs each change, and registers each published index version, in MLflow.
     pub fn tracked(mut self, tracker: Option<Tracker>) -> Self {
         self.tracker = tracker;
         self
@@ -137,7 +136,6 @@ impl Documents {
             return Ok(Synced::default());
         }
         let _busy = self.busy.lock().await;
-        let started = std::time::Instant::now();
         let mut added = Vec::new();
         let mut removed = Vec::new();
         for name in names {
@@ -164,6 +162,7 @@ impl Documents {
                 &Change::Add(added),
                 self.params,
                 &mut |_| {},
+                self.tracker.as_ref(),
             )
             .await?;
             synced.published |= updated.published;
@@ -230,6 +229,7 @@ impl Documents {
                 &Change::Remove(removed.clone()),
                 self.params,
                 &mut |_| {},
+                self.tracker.as_ref(),
             )
             .await?;
             synced.published |= updated.published;
@@ -251,19 +251,6 @@ impl Documents {
         for record in &synced.documents {
             states.record_document(record.clone()).await?;
         }
-        if let Some(tracker) = &self.tracker {
-            tracker.track(self.ingest_run(&synced, started.elapsed().as_secs_f64()));
-            if let Some(version) = synced.version.as_ref().filter(|_| synced.published) {
-                match self
-                    .objects
-                    .get(&collection::manifest_key(&self.collection, version))
-                    .await
-                {
-                    Ok(manifest) => tracker.track(self.index_run(version, manifest)),
-                    Err(e) => tracing::warn!(%version, error = %e, "manifest not tracked"),
-                }
-            }
-        }
         tracing::info!(
             collection = %self.collection,
             version = ?synced.version,
@@ -272,59 +259,6 @@ impl Documents {
             "documents synchronised"
         );
         Ok(synced)
-    }
-}
-
-impl Documents {
-    /// The MLflow run of one synchronisation: chunking and models; what it indexed and how
-    /// long it took.
-    fn ingest_run(&self, synced: &Synced, seconds: f64) -> Run {
-        let count = |status| {
-            synced
-                .documents
-                .iter()
-                .filter(|d| d.status == status)
-                .count() as f64
-        };
-        let names: Vec<&str> = synced.documents.iter().map(|d| d.name.as_str()).collect();
-        Run::new(Kind::Ingest, format!("ingest-{}", self.collection))
-            .param("collection", &self.collection)
-            .param("models", self.models.ids().join("+"))
-            .param("chunk_max_tokens", self.params.max_tokens)
-            .param("chunk_overlap_tokens", self.params.overlap_tokens)
-            .param("chunk_min_tokens", self.params.min_tokens)
-            .param("index_version", synced.version.as_deref().unwrap_or("-"))
-            .metric("documents", synced.documents.len() as f64)
-            .metric("indexed", count(DocumentStatus::Indexed))
-            .metric("failed", count(DocumentStatus::Failed))
-            .metric("removed", count(DocumentStatus::Removed))
-            .metric(
-                "pages",
-                synced.documents.iter().map(|d| f64::from(d.pages)).sum(),
-            )
-            .metric(
-                "chunks",
-                synced.documents.iter().map(|d| f64::from(d.chunks)).sum(),
-            )
-            .metric("seconds", seconds)
-            .metric("published", f64::from(u8::from(synced.published)))
-            .tag("rag.documents", names.join(", "))
-    }
-
-    /// A published index version, registered as a version of the collection's model with its
-    /// manifest as the artifact, so an answer's `index_version` leads to the exact index.
-    fn index_run(&self, version: &str, manifest: Vec<u8>) -> Run {
-        let mut run = Run::new(Kind::Index, format!("index-{}-{version}", self.collection))
-            .param("collection", &self.collection)
-            .param("index_version", version)
-            .param("models", self.models.ids().join("+"))
-            .artifact("index/manifest.json", manifest);
-        run.register = Some(ModelVersion {
-            model: format!("rag-index-{}", self.collection),
-            description: format!("index version {version} of collection {}", self.collection),
-            tags: vec![("index_version".into(), version.to_string())],
-        });
-        run
     }
 }
 

@@ -9,6 +9,7 @@ use crate::embed::{EmbedError, Models};
 use crate::index::Index;
 use crate::ingest::{self, Document, Progress, Report};
 use crate::objects::ObjectStore;
+use crate::track::{Kind, ModelVersion, Run, Tracker};
 
 /// Attempts before giving up when other writers keep winning.
 const ATTEMPTS: usize = 4;
@@ -52,7 +53,108 @@ fn cpu<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// Applies a change to a collection and publishes the result.
+///
+/// With a tracker, the change is logged as an MLflow `ingest` run, and a published version as an
+/// `index` run registered as a version of the collection's model with its manifest, so an
+/// answer's `index_version` leads to the exact index.
 pub async fn update(
+    store: &dyn ObjectStore,
+    collection: &str,
+    models: &Models,
+    change: &Change,
+    params: ChunkParams,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    tracker: Option<&Tracker>,
+) -> Result<Updated, UpdateError> {
+    let started = std::time::Instant::now();
+    let updated = apply(store, collection, models, change, params, progress).await?;
+    if let Some(tracker) = tracker {
+        let seconds = started.elapsed().as_secs_f64();
+        tracker.track(ingest_run(
+            collection, models, change, params, &updated, seconds,
+        ));
+        if let Some(version) = updated.version.as_ref().filter(|_| updated.published) {
+            match store
+                .get(&collection::manifest_key(collection, version))
+                .await
+            {
+                Ok(manifest) => tracker.track(index_run(collection, models, version, manifest)),
+                Err(e) => tracing::warn!(%version, error = %e, "manifest not tracked"),
+            }
+        }
+    }
+    Ok(updated)
+}
+
+/// The MLflow run of one change: chunking and models; what it did and how long it took.
+fn ingest_run(
+    collection: &str,
+    models: &Models,
+    change: &Change,
+    params: ChunkParams,
+    updated: &Updated,
+    seconds: f64,
+) -> Run {
+    let (kind, names): (&str, Vec<&str>) = match change {
+        Change::Add(documents) => ("add", documents.iter().map(|d| d.name.as_str()).collect()),
+        Change::Remove(names) => ("remove", names.iter().map(String::as_str).collect()),
+    };
+    let mut run = Run::new(Kind::Ingest, format!("ingest-{collection}"))
+        .param("collection", collection)
+        .param("change", kind)
+        .param("models", models.ids().join("+"))
+        .param("chunk_max_tokens", params.max_tokens)
+        .param("chunk_overlap_tokens", params.overlap_tokens)
+        .param("chunk_min_tokens", params.min_tokens)
+        .param("index_version", updated.version.as_deref().unwrap_or("-"))
+        .metric("documents", names.len() as f64)
+        .metric("published", f64::from(u8::from(updated.published)))
+        .metric("collection_documents", updated.documents as f64)
+        .metric("collection_chunks", updated.chunks as f64)
+        .metric("seconds", seconds)
+        .tag("rag.documents", names.join(", "));
+    if let Some(report) = &updated.report {
+        let count = |f: fn(&ingest::Outcome) -> bool| {
+            report.documents.iter().filter(|d| f(&d.outcome)).count() as f64
+        };
+        run = run
+            .metric(
+                "indexed",
+                count(|o| matches!(o, ingest::Outcome::Indexed { .. })),
+            )
+            .metric(
+                "failed",
+                count(|o| matches!(o, ingest::Outcome::Failed { .. })),
+            )
+            .metric(
+                "unchanged",
+                count(|o| matches!(o, ingest::Outcome::Unchanged)),
+            )
+            .metric("pages", f64::from(report.pages))
+            .metric("chunks", f64::from(report.chunks))
+            .metric("embedded", f64::from(report.embedded))
+            .metric("parse_seconds", report.parse_seconds)
+            .metric("embed_seconds", report.embed_seconds);
+    }
+    run
+}
+
+/// A published index version, with its manifest as the artifact of a registered model version.
+fn index_run(collection: &str, models: &Models, version: &str, manifest: Vec<u8>) -> Run {
+    let mut run = Run::new(Kind::Index, format!("index-{collection}-{version}"))
+        .param("collection", collection)
+        .param("index_version", version)
+        .param("models", models.ids().join("+"))
+        .artifact("index/manifest.json", manifest);
+    run.register = Some(ModelVersion {
+        model: format!("rag-index-{collection}"),
+        description: format!("index version {version} of collection {collection}"),
+        tags: vec![("index_version".into(), version.to_string())],
+    });
+    run
+}
+
+async fn apply(
     store: &dyn ObjectStore,
     collection: &str,
     models: &Models,

@@ -71,6 +71,9 @@ fn file_name(path: &Path) -> String {
     )
 }
 
+/// How long `rag ingest` waits for its MLflow runs before exiting.
+const TRACKING_FLUSH: Duration = Duration::from_secs(10);
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let files = pdf_files(&args.paths)?;
     if files.is_empty() {
@@ -112,6 +115,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         overlap_tokens: args.overlap_tokens,
         ..ChunkParams::default()
     };
+    let tracker = rag_core::track::Tracker::from_env();
     let updated = update(
         ctx.objects.as_ref(),
         &args.collection,
@@ -119,10 +123,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         &Change::Add(documents),
         params,
         &mut on_progress,
+        tracker.as_ref(),
     )
     .await
     .context("the collection is unchanged (if its current version is damaged: `rag index list` and `rag index rollback VERSION`)")?;
     bar.finish_and_clear();
+    if let Some(tracker) = &tracker
+        && !tracker.flush(TRACKING_FLUSH).await
+    {
+        eprintln!("warning: MLflow runs not logged: {:?}", tracker.stats());
+    }
     let Some(report) = updated.report else {
         bail!("no report from an ingest");
     };

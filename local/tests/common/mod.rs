@@ -36,7 +36,8 @@ impl Drop for Server {
     }
 }
 
-fn rag(data: &Path, database_url: Option<&str>) -> Command {
+/// The `rag` binary over `data`, with the test models and secret.
+pub fn rag(data: &Path, database_url: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rag"));
     cmd.arg("--data-dir")
         .arg(data)
