@@ -55,6 +55,8 @@ struct ModeReport {
     retrieval: String,
     by_language: BTreeMap<String, Scores>,
     by_category: BTreeMap<String, Scores>,
+    /// Out-of-scope questions in the set.
+    out_of_scope: usize,
     /// Out-of-scope questions answered "not in the documentation".
     out_of_scope_refused: f64,
     /// In-scope questions answered (not refused).
@@ -175,6 +177,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             retrieval: format!("{:?}", options.retrieval).to_lowercase(),
             by_language: group_scores(&by_lang),
             by_category: group_scores(&by_cat),
+            out_of_scope: out_best.len(),
             out_of_scope_refused: rate(&out_best, false),
             in_scope_answered: rate(&in_best, true),
             min_similarity: t,
@@ -215,14 +218,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 name, s.questions, s.hit1, s.hit3, s.hit5, s.mrr
             );
         }
-        println!(
-            "  not in documentation: {:.0}% of out-of-scope refused, {:.0}% of in-scope answered (similarity threshold {:.3}; best on this set {:.3}, balanced accuracy {:.2})",
-            r.out_of_scope_refused * 100.0,
-            r.in_scope_answered * 100.0,
-            r.min_similarity,
-            r.calibrated_min_similarity.0,
-            r.calibrated_min_similarity.1
-        );
+        if r.out_of_scope == 0 {
+            println!(
+                "  not in documentation: no out-of-scope question in this set, {:.0}% of in-scope answered (similarity threshold {:.3})",
+                r.in_scope_answered * 100.0,
+                r.min_similarity
+            );
+        } else {
+            println!(
+                "  not in documentation: {:.0}% of out-of-scope refused, {:.0}% of in-scope answered (similarity threshold {:.3}; best on this set {:.3}, balanced accuracy {:.2})",
+                r.out_of_scope_refused * 100.0,
+                r.in_scope_answered * 100.0,
+                r.min_similarity,
+                r.calibrated_min_similarity.0,
+                r.calibrated_min_similarity.1
+            );
+        }
         if let Some(a) = &r.answers {
             let generators: Vec<String> = a
                 .by_generator

@@ -232,20 +232,36 @@ impl Index {
                 })
                 .collect()
         };
-        let ranking: Vec<usize> = match mode {
-            Retrieval::Dense => fuse(dense_rankings()),
-            Retrieval::Lexical => lexical_ranking(),
+        let (ranking, lexical_best) = match mode {
+            Retrieval::Dense => (fuse(dense_rankings()), None),
+            Retrieval::Lexical => (lexical_ranking(), None),
             Retrieval::Hybrid => {
+                let lexical = lexical_ranking();
+                let best = lexical.first().copied();
                 let mut lists = dense_rankings();
-                lists.push(lexical_ranking());
-                fuse(lists)
+                lists.push(lexical);
+                (fuse(lists), best)
             }
         };
+        let page = |c: usize| (&self.chunks[c].document, self.chunks[c].page);
         let mut pages = HashSet::new();
-        ranking
+        let mut chosen: Vec<usize> = ranking
             .into_iter()
-            .filter(|&c| pages.insert((&self.chunks[c].document, self.chunks[c].page)))
+            .filter(|&c| pages.insert(page(c)))
             .take(k)
+            .collect();
+        // The best lexical match keeps the last slot: a question's words often name its page
+        // (a glossary term such as "jump kit", an error message) where the embedders, agreeing
+        // with each other, rank it low enough for fusion to drop it.
+        if let Some(best) = lexical_best
+            && k > 1
+            && !pages.contains(&page(best))
+        {
+            chosen.truncate(k - 1);
+            chosen.push(best);
+        }
+        chosen
+            .into_iter()
             .map(|c| Hit {
                 chunk: c,
                 similarity: dot(&queries[0], &self.vectors[0][c]),
@@ -363,6 +379,57 @@ mod tests {
         let lexical = index.search(&[vec![0.0; 4]], "VPN client", 2, Retrieval::Lexical);
         assert_eq!(lexical[0].chunk, 2);
         assert!(lexical[0].lexical > 0.0);
+    }
+
+    #[test]
+    fn the_best_lexical_match_keeps_the_last_slot() {
+        // 80 pages about printers that both embedders rank above the one page whose words
+        // match the question: fusion alone would leave that page out of any short list.
+        let mut chunks: Vec<Chunk> = (0..80)
+            .map(|i| Chunk {
+                document: "guide.pdf".into(),
+                page: i + 1,
+                section: None,
+                text: format!("Printer queue number {i} is on floor two."),
+                lang: Lang::En,
+            })
+            .collect();
+        chunks.push(Chunk {
+            document: "ir.pdf".into(),
+            page: 7,
+            section: None,
+            text: "The jump kit holds a laptop and forensic tools.".into(),
+            lang: Lang::En,
+        });
+        let kit = chunks.len() - 1;
+        let vectors: Vec<Vec<f32>> = (0..chunks.len())
+            .map(|i| {
+                if i == kit {
+                    vec![0.0, 1.0]
+                } else {
+                    let a = i as f32 * 0.01;
+                    vec![a.cos(), a.sin()]
+                }
+            })
+            .collect();
+        let index = Index::build(
+            tiny_index().manifest,
+            chunks,
+            vec![vectors.clone(), vectors],
+            &[true, true],
+        );
+        let queries = [vec![1.0, 0.0], vec![1.0, 0.0]];
+        let question = "What goes in the jump kit?";
+
+        let hits = index.search(&queries, question, 5, Retrieval::Hybrid);
+        assert_eq!(hits.len(), 5);
+        assert_eq!(hits[4].chunk, kit, "the lexical best takes the last slot");
+        assert_eq!(hits[0].chunk, 0, "the fused order is kept before it");
+
+        let dense = index.search(&queries, question, 5, Retrieval::Dense);
+        assert!(dense.iter().all(|h| h.chunk != kit));
+        let one = index.search(&queries, question, 1, Retrieval::Hybrid);
+        assert_eq!(one[0].chunk, 0, "a single slot stays the fused best");
     }
 
     #[test]
