@@ -16,6 +16,7 @@ pub mod assistant;
 pub mod chunk;
 pub mod cluster;
 pub mod collection;
+pub mod dates;
 pub mod documents;
 pub mod embed;
 pub mod eval;
