@@ -16,7 +16,7 @@ use common::{Server, serve, support};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "webhook-secret";
+const TOKEN: &str = "webhook-secret-for-tests";
 const SAMPLE: &str = "procedures-support-it.pdf";
 const MONARC: &str = "CASES_Monarc2016FR-web.pdf";
 
@@ -247,7 +247,11 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
     let mut ingest_env = bucket.env(&endpoint);
     ingest_env.push(("INGEST_WEBHOOK_TOKEN", TOKEN));
     let ingest = serve(tempfile::tempdir().expect("tempdir"), None, &ingest_env);
-    bucket.notify(&format!("{}/events/s3?token={TOKEN}", ingest.base));
+    // As an SNS subscription URL carries a secret: user:secret@, sent as Basic credentials.
+    let with_secret = ingest
+        .base
+        .replace("http://", &format!("http://sns:{TOKEN}@"));
+    bucket.notify(&format!("{with_secret}/events/s3"));
     let mut query_env = bucket.env(&endpoint);
     query_env.push(("INDEX_REFRESH_SECS", "1"));
     let query = serve(tempfile::tempdir().expect("tempdir"), None, &query_env);
@@ -469,8 +473,19 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
         .send()
         .expect("webhook");
     assert_eq!(unauthorised.status().as_u16(), 401);
-    let garbage = http
+    let in_query_string = http
         .post(format!("{}/events/s3?token={TOKEN}", ingest.base))
+        .json(&removal)
+        .send()
+        .expect("webhook");
+    assert_eq!(
+        in_query_string.status().as_u16(),
+        401,
+        "a secret in the URL ends up in access logs: not accepted"
+    );
+    let garbage = http
+        .post(format!("{}/events/s3", ingest.base))
+        .bearer_auth(TOKEN)
         .body("{\"hello\": 1}")
         .send()
         .expect("webhook");

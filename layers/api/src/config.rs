@@ -60,7 +60,7 @@ pub enum ConfigError {
 }
 
 /// Service settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub model_dir: PathBuf,
@@ -71,6 +71,9 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub jwt_ttl_secs: u64,
     pub port: u16,
+    /// The interface to listen on outside Lambda (`RAG_HOST`): every interface by default, as a
+    /// container needs; `rag serve` defaults to loopback.
+    pub host: std::net::IpAddr,
     pub collection: String,
     /// How often a warm process checks for a newer index version.
     pub index_refresh_secs: u64,
@@ -85,6 +88,34 @@ pub struct Config {
     pub llm: Option<(Provider, Endpoint)>,
 }
 
+/// Settings as logs may show them: secrets, the admin password and the database URL (which
+/// may carry a password) redacted.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "<redacted>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("model_dir", &self.model_dir)
+            .field("models", &self.models)
+            .field("precision", &self.precision)
+            .field("threads", &self.threads)
+            .field("database_url", &redacted(self.database_url.is_some()))
+            .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
+            .field("jwt_ttl_secs", &self.jwt_ttl_secs)
+            .field("address", &self.address())
+            .field("collection", &self.collection)
+            .field("index_refresh_secs", &self.index_refresh_secs)
+            .field(
+                "admin",
+                &self.admin.as_ref().map(|(user, _)| (user, "<redacted>")),
+            )
+            .field("bucket", &self.bucket)
+            .field("webhook_token", &redacted(self.webhook_token.is_some()))
+            .field("llm", &self.llm)
+            .finish()
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -95,6 +126,19 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError
             .parse()
             .map_err(|_| ConfigError::Invalid(format!("{name}={v:?} is not valid"))),
         None => Ok(default),
+    }
+}
+
+/// Shortest accepted webhook secret, in bytes.
+pub const MIN_WEBHOOK_TOKEN_BYTES: usize = 16;
+
+/// `INGEST_WEBHOOK_TOKEN`, refused when guessable.
+fn webhook_token() -> Result<Option<String>, ConfigError> {
+    match var("INGEST_WEBHOOK_TOKEN") {
+        Some(t) if t.len() < MIN_WEBHOOK_TOKEN_BYTES => Err(ConfigError::Invalid(format!(
+            "INGEST_WEBHOOK_TOKEN must be at least {MIN_WEBHOOK_TOKEN_BYTES} bytes"
+        ))),
+        token => Ok(token),
     }
 }
 
@@ -120,13 +164,19 @@ impl Config {
             jwt_secret: var("JWT_SECRET"),
             jwt_ttl_secs: parsed("JWT_TTL_SECS", DEFAULT_TTL_SECS)?,
             port: parsed("PORT", 8000)?,
+            host: parsed("RAG_HOST", std::net::Ipv4Addr::UNSPECIFIED.into())?,
             collection: var("RAG_COLLECTION").unwrap_or_else(|| DEFAULT_COLLECTION.into()),
             index_refresh_secs: parsed("INDEX_REFRESH_SECS", 30)?,
             admin: var("RAG_ADMIN_USERNAME").zip(var("RAG_ADMIN_PASSWORD")),
             bucket: var("S3_BUCKET"),
-            webhook_token: var("INGEST_WEBHOOK_TOKEN"),
+            webhook_token: webhook_token()?,
             llm: llm_from_env()?,
         })
+    }
+
+    /// Where the HTTP server listens outside Lambda.
+    pub fn address(&self) -> std::net::SocketAddr {
+        (self.host, self.port).into()
     }
 
     /// PostgreSQL when DATABASE_URL is set, else the embedded file `<data>/rag.db`; the first
@@ -198,10 +248,49 @@ impl Config {
         tracker: Option<Tracker>,
     ) -> Arc<Ingest> {
         Arc::new(Ingest {
-            documents: Documents::new(objects, models, &self.collection, ChunkParams::default())
-                .tracked(tracker),
+            documents: Arc::new(
+                Documents::new(objects, models, &self.collection, ChunkParams::default())
+                    .tracked(tracker),
+            ),
             bucket: self.bucket.clone(),
             webhook_token: self.webhook_token.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let config = Config {
+            data_dir: "data".into(),
+            model_dir: "models".into(),
+            models: vec!["use-m3".into()],
+            precision: Precision::Int8,
+            threads: 1,
+            database_url: Some("postgres://rag:db-password@db/rag".into()),
+            jwt_secret: Some("jwt-secret-value-of-32-bytes-long".into()),
+            jwt_ttl_secs: 60,
+            port: 8000,
+            host: std::net::Ipv4Addr::LOCALHOST.into(),
+            collection: "default".into(),
+            index_refresh_secs: 30,
+            admin: Some(("admin".into(), "admin-password".into())),
+            bucket: None,
+            webhook_token: Some("webhook-secret-value".into()),
+            llm: None,
+        };
+        let shown = format!("{config:?}");
+        for secret in [
+            "db-password",
+            "jwt-secret-value",
+            "admin-password",
+            "webhook-secret",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("127.0.0.1:8000") && shown.contains("\"admin\""));
     }
 }

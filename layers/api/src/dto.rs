@@ -1,12 +1,15 @@
 //! Wire types of the HTTP API (documented in the OpenAPI description), converted from the
 //! domain types.
 
+use axum::http::StatusCode;
 use rag_core::cluster::Bucket;
 use rag_core::cluster::runs::Topics;
 use rag_core::query::Source;
-use rag_core::store::{DocumentRecord, DocumentStatus, QueryRecord, Role, User};
+use rag_core::store::{AuditEntry, DocumentRecord, DocumentStatus, QueryRecord, Role, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
@@ -136,6 +139,88 @@ pub struct HistoryResponse {
     pub next_cursor: Option<String>,
 }
 
+/// A page request, as `/history` and `/admin/audit` take it: `limit` 1 to 100 (default 20) and
+/// the previous page's `next_cursor`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: usize,
+    /// Items with an id below this one.
+    pub before: Option<i64>,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: usize = 20;
+    pub const MAX_LIMIT: usize = 100;
+
+    pub fn parse(limit: Option<usize>, cursor: Option<&str>) -> Result<Page, ApiError> {
+        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_limit",
+                format!("limit must be between 1 and {}", Self::MAX_LIMIT),
+            ));
+        }
+        let before = cursor
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "invalid cursor")
+                })
+            })
+            .transpose()?;
+        Ok(Page { limit, before })
+    }
+
+    /// The cursor of the next page: absent when this page was not full.
+    pub fn next_cursor(&self, last_id: Option<i64>, items: usize) -> Option<String> {
+        (items == self.limit).then(|| last_id.map(|id| id.to_string()))?
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AuditParams {
+    /// Entries per page, 1 to 100 (default 20).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One change: who did what to what, and when.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AuditItem {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// An administrator's username, "bucket event", "cli" or "bootstrap".
+    pub actor: String,
+    /// `user.create`, `user.activate`, `user.deactivate`, `user.role`, `document.indexed`,
+    /// `document.failed`, `document.removed`, `index.publish`, `index.rollback`.
+    pub action: String,
+    pub target: String,
+    pub detail: Option<String>,
+}
+
+impl From<AuditEntry> for AuditItem {
+    fn from(e: AuditEntry) -> Self {
+        AuditItem {
+            id: e.id,
+            at: rfc3339(e.at),
+            actor: e.entry.actor,
+            action: e.entry.action,
+            target: e.entry.target,
+            detail: e.entry.detail,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AuditResponse {
+    /// Newest first.
+    pub entries: Vec<AuditItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct HealthResponse {
     /// "ok", or "unavailable" when the store does not answer.
@@ -166,12 +251,6 @@ pub struct TrackingHealth {
 pub struct UploadParams {
     /// File name to store and cite, ending in .pdf.
     pub name: String,
-}
-
-#[derive(Deserialize, IntoParams)]
-pub struct TokenParam {
-    /// The webhook secret, for senders that cannot set a header (SNS subscriptions).
-    pub token: Option<String>,
 }
 
 /// The latest state of a document.

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rag_core::accounts::AuthError;
 use rag_core::assistant::AskError;
@@ -23,6 +23,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent with the answer: `Retry-After` for 429, `WWW-Authenticate` for a webhook's 401.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -43,7 +45,16 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same answer with one more header.
+    pub fn with_header(mut self, name: HeaderName, value: impl ToString) -> Self {
+        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+            self.headers.push((name, value));
+        }
+        self
     }
 
     pub fn not_found() -> Self {
@@ -52,24 +63,48 @@ impl ApiError {
 }
 
 impl ApiError {
-    /// The JSON body, also sent as the last event of a stream that failed.
+    /// The JSON body, also sent as the last event of a stream that failed. A server error's
+    /// message can name hosts, paths or database details: it goes to the log under a request
+    /// id, and the caller gets that id to quote instead.
     pub fn body(self) -> ErrorBody {
-        if self.status.is_server_error() {
-            tracing::warn!(code = self.code, message = %self.message, "request failed");
-        }
+        let message = if self.status.is_server_error() {
+            let request_id = request_id();
+            tracing::warn!(code = self.code, message = %self.message, %request_id, "request failed");
+            format!(
+                "{} (request id {request_id})",
+                self.status.canonical_reason().unwrap_or("server error")
+            )
+        } else {
+            self.message
+        };
         ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
-                message: self.message,
+                message,
             },
         }
     }
 }
 
+/// A short random id that ties an error answer to its log line.
+fn request_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS once per process and differs per instance.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:016x}", hasher.finish())
+}
+
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status;
-        (status, Json(self.body())).into_response()
+    fn into_response(mut self) -> Response {
+        let (status, headers) = (self.status, std::mem::take(&mut self.headers));
+        let mut response = (status, Json(self.body())).into_response();
+        response.headers_mut().extend(headers);
+        response
     }
 }
 
@@ -112,6 +147,11 @@ impl From<AuthError> for ApiError {
             AuthError::WeakSecret => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", msg)
             }
+            AuthError::Throttled(t) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", msg)
+                    .with_header(axum::http::header::RETRY_AFTER, t.retry_after_secs)
+            }
+            AuthError::LastAdmin => ApiError::new(StatusCode::CONFLICT, "last_admin", msg),
             AuthError::Store(s) => s.into(),
         }
     }
@@ -203,6 +243,13 @@ impl From<DocumentsError> for ApiError {
             DocumentsError::NotPdf(_) => {
                 ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_pdf", msg)
             }
+            DocumentsError::TooManyKeys => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys", msg)
+            }
+            DocumentsError::Busy => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "ingest_busy", msg)
+                    .with_header(axum::http::header::RETRY_AFTER, 30)
+            }
             DocumentsError::Update(UpdateError::Collection(CollectionError::Conflict(_))) => {
                 ApiError::new(StatusCode::CONFLICT, "publish_conflict", msg)
             }
@@ -211,5 +258,40 @@ impl From<DocumentsError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ingest_unavailable", msg)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_cause_behind_a_request_id() {
+        let internal = ApiError::from(StoreError::Unavailable(
+            "connection to 10.1.2.3:5432 refused for user rag_admin".into(),
+        ));
+        assert_eq!(internal.status, StatusCode::SERVICE_UNAVAILABLE);
+        let body = internal.body().error;
+        assert_eq!(body.code, "store_unavailable");
+        assert!(!body.message.contains("10.1.2.3"), "{}", body.message);
+        assert!(!body.message.contains("rag_admin"), "{}", body.message);
+        assert!(body.message.contains("request id"), "{}", body.message);
+
+        let client = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_question", "empty");
+        assert_eq!(
+            client.body().error.message,
+            "empty",
+            "client errors say what is wrong"
+        );
+    }
+
+    #[test]
+    fn throttled_logins_say_when_to_retry() {
+        let throttled = ApiError::from(AuthError::Throttled(rag_core::throttle::Throttled {
+            retry_after_secs: 42,
+        }));
+        let response = throttled.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "42");
     }
 }

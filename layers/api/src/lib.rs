@@ -2,11 +2,13 @@
 //! routers; `rag serve` mounts them all. The same router runs in AWS Lambda (API Gateway v2,
 //! REST v1 and ALB events through lambda_http) or as a plain HTTP server on `$PORT`.
 
+pub mod caller;
 pub mod config;
 pub mod dto;
 pub mod error;
 pub mod events;
 pub mod routes;
+pub mod server;
 pub mod state;
 
 use axum::Router;
@@ -123,7 +125,7 @@ pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambd
     let config = Config::from_env()?;
     let app = App::from_config(&config, needs).await?;
     let tracker = app.tracker.clone();
-    serve(finish(routes, app), config.port, tracker).await
+    serve(finish(routes, app), config.address(), tracker).await
 }
 
 /// The ingest function: in Lambda, the bucket's S3 event trigger; elsewhere an HTTP service
@@ -135,7 +137,7 @@ pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
     if !in_lambda() {
         let routes = routes::documents::router().merge(routes::health::router());
         let tracker = app.tracker.clone();
-        return serve(finish(routes, app), config.port, tracker).await;
+        return serve(finish(routes, app), config.address(), tracker).await;
     }
     let handler = lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<aws_lambda_events::s3::S3Event>| {
@@ -163,7 +165,7 @@ pub async fn run_cluster_function() -> Result<(), lambda_http::Error> {
         app.clone(),
     );
     if !in_lambda() {
-        return serve(router, config.port, tracker).await;
+        return serve(router, config.address(), tracker).await;
     }
     let handler = lambda_http::service_fn(move |request: lambda_http::Request| {
         let (router, app) = (router.clone(), app.clone());
@@ -209,7 +211,10 @@ pub async fn on_s3_event(
 ) -> Result<serde_json::Value, lambda_http::Error> {
     let ingest = app.ingest.as_ref().ok_or("ingest not configured")?;
     let keys = events::keys(event, ingest.bucket.as_deref());
-    let synced = ingest.documents.sync(app.store.as_ref(), &keys).await?;
+    let synced = ingest
+        .documents
+        .sync(app.store.as_ref(), rag_core::audit::BUCKET_EVENT, &keys)
+        .await?;
     Ok(serde_json::json!({
         "published": synced.published,
         "index_version": synced.version,
@@ -284,11 +289,11 @@ async fn flush(tracker: Option<&rag_core::track::Tracker>) {
 }
 
 /// Serves the router: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set (flushing the
-/// tracker before each invocation returns), otherwise HTTP on `0.0.0.0:port` until SIGTERM or
-/// Ctrl-C.
+/// tracker before each invocation returns), otherwise HTTP on `address` with the server's
+/// limits until SIGTERM or Ctrl-C.
 pub async fn serve(
     router: Router,
-    port: u16,
+    address: std::net::SocketAddr,
     tracker: Option<rag_core::track::Tracker>,
 ) -> Result<(), lambda_http::Error> {
     if in_lambda() {
@@ -302,27 +307,6 @@ pub async fn serve(
         });
         return lambda_http::run(handler).await;
     }
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
-    tracing::info!(port, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    server::serve_http(router, address).await?;
     Ok(())
-}
-
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }

@@ -31,10 +31,10 @@ pub struct App {
 /// What the ingest routes need besides the documents: which bucket's events to follow and the
 /// webhook's shared secret.
 pub struct Ingest {
-    pub documents: Documents,
+    pub documents: Arc<Documents>,
     /// Events naming another bucket are ignored (`None`: the local directory store).
     pub bucket: Option<String>,
-    /// When set, webhook calls must carry it (`Authorization: Bearer` or `?token=`).
+    /// The webhook's shared secret; `None`: the webhook is off.
     pub webhook_token: Option<String>,
 }
 

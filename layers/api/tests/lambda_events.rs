@@ -132,10 +132,16 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("rag.db")).expect("open"));
     let tokens = Arc::new(Tokens::new(SECRET, 600).expect("tokens"));
-    accounts::create_user(store.as_ref(), "alice", "alice-password", Role::User)
-        .await
-        .expect("user");
-    let token = accounts::login(store.as_ref(), &tokens, "alice", "alice-password")
+    accounts::create_user(
+        store.as_ref(),
+        "test",
+        "alice",
+        "alice-password",
+        Role::User,
+    )
+    .await
+    .expect("user");
+    let token = accounts::login(store.as_ref(), &tokens, "alice", "alice-password", None)
         .await
         .expect("login")
         .token;
@@ -316,7 +322,12 @@ async fn ingest_function_applies_s3_trigger_events() {
         tokens: Arc::new(Tokens::new(SECRET, 600).expect("tokens")),
         engine: None,
         ingest: Some(Arc::new(Ingest {
-            documents: Documents::new(objects.clone(), models, "default", ChunkParams::default()),
+            documents: Arc::new(Documents::new(
+                objects.clone(),
+                models,
+                "default",
+                ChunkParams::default(),
+            )),
             bucket: Some("rag-docs".into()),
             webhook_token: None,
         })),

@@ -8,7 +8,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{NewUser, Role, StoreError, User, UserStore};
+use crate::audit;
+use crate::store::{NewUser, Role, Store, StoreError, User, UserStore};
+use crate::throttle::{self, Keys, Throttled};
 
 /// Shortest accepted signing secret, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -39,6 +41,10 @@ pub enum AuthError {
     UnknownUser(String),
     #[error("the JWT secret must be at least {MIN_SECRET_BYTES} bytes")]
     WeakSecret,
+    #[error("too many failed logins: try again in {} s", .0.retry_after_secs)]
+    Throttled(Throttled),
+    #[error("this would leave no active administrator")]
+    LastAdmin,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -109,10 +115,19 @@ impl Tokens {
         })
     }
 
+    /// Checks signature and expiry, and that the token is one this service could have issued:
+    /// not issued in the future, not living longer than the configured lifetime (a token minted
+    /// with a leaked key and a ten-year `exp` is refused).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|_| AuthError::InvalidToken)
+            .map_err(|_| AuthError::InvalidToken)?;
+        let issued_in_future = claims.iat > now_secs() + LEEWAY_SECS;
+        let too_long = claims.exp.saturating_sub(claims.iat) > self.ttl_secs;
+        if issued_in_future || too_long {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(claims)
     }
 }
 
@@ -141,22 +156,36 @@ fn decoy_hash() -> &'static str {
 }
 
 /// Checks credentials and issues a token. Unknown user and wrong password answer the same,
-/// after the same amount of hashing work.
+/// after the same amount of hashing work. Failures are counted per account and per client
+/// address (`client`, when known); past the limits the answer is `Throttled`, without hashing.
 pub async fn login(
-    store: &dyn UserStore,
+    store: &dyn Store,
     tokens: &Tokens,
     username: &str,
     password: &str,
+    client: Option<&str>,
 ) -> Result<Token, AuthError> {
+    let keys = Keys::new(username, client);
+    let _turn = throttle::hash_turn().await?;
+    if let Some(throttled) = throttle::check(store, &keys).await? {
+        return Err(AuthError::Throttled(throttled));
+    }
     let user = store.user(username).await?;
-    let hash = user
-        .as_ref()
-        .map_or(decoy_hash(), |u| u.password_hash.as_str());
-    let password_ok = verify_password(hash, password);
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = password.to_string();
+    let password_ok = throttle::off_workers(move || match &hash {
+        Some(hash) => verify_password(hash, &password),
+        None => verify_password(decoy_hash(), &password),
+    })
+    .await?;
     let user = match user {
         Some(u) if password_ok => u,
-        _ => return Err(AuthError::InvalidCredentials),
+        _ => {
+            throttle::failed(store, &keys).await?;
+            return Err(AuthError::InvalidCredentials);
+        }
     };
+    throttle::succeeded(store, &keys).await?;
     if !user.active {
         return Err(AuthError::Deactivated);
     }
@@ -205,9 +234,10 @@ fn check_username(username: &str) -> Result<(), AuthError> {
     }
 }
 
-/// Creates an account with a hashed password.
+/// Creates an account with a hashed password, recorded in the audit trail as `actor`'s doing.
 pub async fn create_user(
-    store: &dyn UserStore,
+    store: &dyn Store,
+    actor: &str,
     username: &str,
     password: &str,
     role: Role,
@@ -219,38 +249,87 @@ pub async fn create_user(
             "password: {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
         )));
     }
-    let user = NewUser {
-        username: username.to_string(),
-        password_hash: hash_password(password)?,
-        role,
+    let password_hash = {
+        let _turn = throttle::hash_turn().await?;
+        let password = password.to_string();
+        throttle::off_workers(move || hash_password(&password)).await??
     };
-    Ok(store.create_user(user).await?)
+    let user = store
+        .create_user(NewUser {
+            username: username.to_string(),
+            password_hash,
+            role,
+        })
+        .await?;
+    audit::record(
+        store,
+        actor,
+        "user.create",
+        username,
+        Some(format!("role {}", role.as_str())),
+    )
+    .await;
+    Ok(user)
 }
 
-/// Activates or deactivates an account and/or changes its role.
+/// Activates or deactivates an account and/or changes its role, recorded in the audit trail.
+/// Refuses to deactivate or demote the last active administrator: nobody could manage
+/// accounts afterwards.
 pub async fn update_user(
-    store: &dyn UserStore,
+    store: &dyn Store,
+    actor: &str,
     username: &str,
     active: Option<bool>,
     role: Option<Role>,
 ) -> Result<User, AuthError> {
-    store
+    let current = store
+        .user(username)
+        .await?
+        .ok_or_else(|| AuthError::UnknownUser(username.to_string()))?;
+    let removes_an_admin = current.active
+        && current.role == Role::Admin
+        && (active == Some(false) || role == Some(Role::User));
+    if removes_an_admin {
+        let admins = store
+            .users()
+            .await?
+            .iter()
+            .filter(|u| u.active && u.role == Role::Admin)
+            .count();
+        if admins <= 1 {
+            return Err(AuthError::LastAdmin);
+        }
+    }
+    let user = store
         .update_user(username, active, role)
         .await?
-        .ok_or_else(|| AuthError::UnknownUser(username.to_string()))
+        .ok_or_else(|| AuthError::UnknownUser(username.to_string()))?;
+    if let Some(active) = active.filter(|a| *a != current.active) {
+        let action = if active {
+            "user.activate"
+        } else {
+            "user.deactivate"
+        };
+        audit::record(store, actor, action, username, None).await;
+    }
+    if let Some(role) = role.filter(|r| *r != current.role) {
+        let detail = format!("{} -> {}", current.role.as_str(), role.as_str());
+        audit::record(store, actor, "user.role", username, Some(detail)).await;
+    }
+    Ok(user)
 }
 
 /// Creates the first administrator when the store has no account yet (from the CLI or
 /// `RAG_ADMIN_USERNAME`/`RAG_ADMIN_PASSWORD` at first start). Returns whether it created one.
 pub async fn bootstrap_admin(
-    store: &dyn UserStore,
+    store: &dyn Store,
     username: &str,
     password: &str,
 ) -> Result<bool, AuthError> {
     if !store.users().await?.is_empty() {
         return Ok(false);
     }
-    match create_user(store, username, password, Role::Admin).await {
+    match create_user(store, "bootstrap", username, password, Role::Admin).await {
         Ok(_) => Ok(true),
         Err(AuthError::Store(StoreError::Conflict(_))) => Ok(false),
         Err(e) => Err(e),
@@ -260,7 +339,7 @@ pub async fn bootstrap_admin(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::{AttemptStore, AuditStore, SqliteStore};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -282,18 +361,18 @@ mod tests {
     async fn login_issues_a_token_that_authenticates() {
         let (_d, store) = store();
         let tokens = Tokens::new(SECRET, 60).expect("tokens");
-        create_user(&store, "alice", "correct horse", Role::User)
+        create_user(&store, "test", "alice", "correct horse", Role::User)
             .await
             .expect("create");
         assert!(matches!(
-            login(&store, &tokens, "alice", "wrong password").await,
+            login(&store, &tokens, "alice", "wrong password", None).await,
             Err(AuthError::InvalidCredentials)
         ));
         assert!(matches!(
-            login(&store, &tokens, "nobody", "correct horse").await,
+            login(&store, &tokens, "nobody", "correct horse", None).await,
             Err(AuthError::InvalidCredentials)
         ));
-        let t = login(&store, &tokens, "alice", "correct horse")
+        let t = login(&store, &tokens, "alice", "correct horse", None)
             .await
             .expect("login");
         assert_eq!((t.token_type.as_str(), t.expires_in), ("Bearer", 60));
@@ -302,7 +381,7 @@ mod tests {
             .expect("auth");
         assert_eq!(user.username, "alice");
 
-        update_user(&store, "alice", Some(false), None)
+        update_user(&store, "test", "alice", Some(false), None)
             .await
             .expect("deactivate");
         assert!(matches!(
@@ -310,7 +389,7 @@ mod tests {
             Err(AuthError::Deactivated)
         ));
         assert!(matches!(
-            login(&store, &tokens, "alice", "correct horse").await,
+            login(&store, &tokens, "alice", "correct horse", None).await,
             Err(AuthError::Deactivated)
         ));
     }
@@ -319,7 +398,7 @@ mod tests {
     async fn forged_expired_and_unsigned_tokens_are_refused() {
         let (_d, store) = store();
         let tokens = Tokens::new(SECRET, 60).expect("tokens");
-        let user = create_user(&store, "bob", "long enough", Role::User)
+        let user = create_user(&store, "test", "bob", "long enough", Role::User)
             .await
             .expect("create");
         let valid = tokens.issue(&user).expect("issue").token;
@@ -362,7 +441,7 @@ mod tests {
     async fn unknown_users_take_as_long_as_wrong_passwords() {
         let (_d, store) = store();
         let tokens = Tokens::new(SECRET, 60).expect("tokens");
-        create_user(&store, "alice", "correct horse", Role::User)
+        create_user(&store, "test", "alice", "correct horse", Role::User)
             .await
             .expect("create");
         let median = |user: &'static str| {
@@ -372,7 +451,7 @@ mod tests {
                 let mut times = Vec::new();
                 for _ in 0..5 {
                     let t = std::time::Instant::now();
-                    let _ = login(store, tokens, user, "wrong password").await;
+                    let _ = login(store, tokens, user, "wrong password", None).await;
                     times.push(t.elapsed());
                 }
                 times.sort();
@@ -385,6 +464,127 @@ mod tests {
         assert!(
             unknown * 3 > wrong,
             "unknown {unknown:?} vs wrong password {wrong:?}"
+        );
+    }
+
+    /// A token signed with the right key but not as this service issues them.
+    fn signed(claims: &Claims) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .expect("encode")
+    }
+
+    #[test]
+    fn tokens_from_the_future_or_living_too_long_are_refused() {
+        let tokens = Tokens::new(SECRET, 600).expect("tokens");
+        let now = now_secs();
+        let claims = |iat: u64, exp: u64| Claims {
+            sub: "bob".into(),
+            role: Role::Admin,
+            iat,
+            exp,
+        };
+        assert!(tokens.verify(&signed(&claims(now, now + 600))).is_ok());
+        assert!(
+            tokens
+                .verify(&signed(&claims(now + 3600, now + 3700)))
+                .is_err(),
+            "issued in the future"
+        );
+        assert!(
+            tokens
+                .verify(&signed(&claims(now, now + 10 * 365 * 86_400)))
+                .is_err(),
+            "ten-year lifetime"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_logins_are_throttled_per_account_and_per_address() {
+        let (_d, store) = store();
+        let tokens = Tokens::new(SECRET, 60).expect("tokens");
+        create_user(&store, "test", "alice", "correct horse", Role::User)
+            .await
+            .expect("create");
+        for _ in 0..throttle::PER_ACCOUNT {
+            assert!(matches!(
+                login(&store, &tokens, "alice", "wrong", Some("10.0.0.1")).await,
+                Err(AuthError::InvalidCredentials)
+            ));
+        }
+        // Even the right password waits now, from any address: the account is being guessed.
+        match login(&store, &tokens, "alice", "correct horse", Some("10.0.0.2")).await {
+            Err(AuthError::Throttled(t)) => {
+                assert!((850..=900).contains(&t.retry_after_secs), "{t:?}")
+            }
+            other => panic!("expected Throttled, got {other:?}"),
+        }
+        // One address trying many accounts hits its own limit.
+        let mut refused_at = None;
+        for n in 0..=throttle::PER_ADDRESS {
+            let user = format!("guess{n}");
+            match login(&store, &tokens, &user, "wrong", Some("10.0.0.3")).await {
+                Err(AuthError::InvalidCredentials) => {}
+                Err(AuthError::Throttled(_)) => {
+                    refused_at = Some(n);
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(refused_at, Some(throttle::PER_ADDRESS));
+        // Another address and account are not affected, and success clears the account.
+        create_user(&store, "test", "carol", "correct horse", Role::User)
+            .await
+            .expect("create");
+        for _ in 0..3 {
+            let _ = login(&store, &tokens, "carol", "wrong", Some("10.0.0.4")).await;
+        }
+        login(&store, &tokens, "carol", "correct horse", Some("10.0.0.4"))
+            .await
+            .expect("login");
+        assert_eq!(store.failures("user:carol", 0).await.expect("count").0, 0);
+    }
+
+    #[tokio::test]
+    async fn the_last_administrator_stays() {
+        let (_d, store) = store();
+        create_user(&store, "test", "root", "administrator", Role::Admin)
+            .await
+            .expect("create");
+        for (active, role) in [(Some(false), None), (None, Some(Role::User))] {
+            assert!(matches!(
+                update_user(&store, "root", "root", active, role).await,
+                Err(AuthError::LastAdmin)
+            ));
+        }
+        create_user(&store, "root", "second", "administrator", Role::Admin)
+            .await
+            .expect("create");
+        update_user(&store, "root", "root", None, Some(Role::User))
+            .await
+            .expect("another admin remains");
+        assert!(matches!(
+            update_user(&store, "second", "second", Some(false), None).await,
+            Err(AuthError::LastAdmin)
+        ));
+        let trail: Vec<String> = store
+            .audit(10, None)
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|e| format!("{} {} {}", e.entry.actor, e.entry.action, e.entry.target))
+            .collect();
+        assert_eq!(
+            trail,
+            [
+                "root user.role root",
+                "root user.create second",
+                "test user.create root"
+            ]
         );
     }
 
@@ -405,7 +605,7 @@ mod tests {
         assert_eq!(admin.role, Role::Admin);
         assert!(require_admin(&admin).is_ok());
         assert!(matches!(
-            create_user(&store, "x", "pw", Role::User).await,
+            create_user(&store, "test", "x", "pw", Role::User).await,
             Err(AuthError::InvalidAccount(_))
         ));
     }

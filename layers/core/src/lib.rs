@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod answer;
 pub mod assistant;
+pub mod audit;
 pub mod chunk;
 pub mod cluster;
 pub mod collection;
@@ -29,5 +30,6 @@ pub mod pdf;
 pub mod query;
 pub mod store;
 pub mod text;
+pub mod throttle;
 pub mod track;
 pub mod update;

@@ -69,7 +69,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     // A scratch account store, and a token for it signed with the processes' secret.
     let scratch = tempfile::tempdir()?;
     let store = SqliteStore::open(&scratch.path().join("rag.db"))?;
-    let user = accounts::create_user(&store, "bench", "bench-password", Role::User).await?;
+    let user = accounts::create_user(
+        &store,
+        rag_core::audit::CLI,
+        "bench",
+        "bench-password",
+        Role::User,
+    )
+    .await?;
     let token = Tokens::new(SECRET.as_bytes(), 3600)?.issue(&user)?.token;
     drop(store);
 

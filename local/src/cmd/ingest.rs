@@ -7,6 +7,7 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rag_core::chunk::ChunkParams;
 use rag_core::collection::DEFAULT_COLLECTION;
+use rag_core::documents::document_key;
 use rag_core::ingest::{Document, Outcome, Progress};
 use rag_core::update::{Change, update};
 
@@ -87,6 +88,15 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         .create_if_missing()
         .await
         .context("preparing the object store")?;
+    // Kept in the bucket like every other trigger's documents: the bucket is the truth that
+    // events are checked against.
+    for document in &documents {
+        let key = document_key(&args.collection, &document.name)?;
+        ctx.objects
+            .put(&key, &document.bytes)
+            .await
+            .with_context(|| format!("storing {key}"))?;
+    }
     let models = ctx.models()?;
 
     let bar = ProgressBar::new(files.len() as u64);

@@ -9,6 +9,9 @@ use crate::context::Context;
 pub struct Args {
     #[arg(long, env = "PORT", default_value_t = 8000)]
     port: u16,
+    /// Interface to listen on: loopback unless told otherwise (0.0.0.0 for every interface).
+    #[arg(long, env = "RAG_HOST", default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
     #[arg(long, env = "RAG_COLLECTION", default_value = rag_core::collection::DEFAULT_COLLECTION)]
     collection: String,
 }
@@ -27,6 +30,7 @@ pub fn config(ctx: &Context) -> anyhow::Result<Config> {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let mut config = config(ctx)?;
     config.port = args.port;
+    config.host = args.host;
     config.collection = args.collection;
     let app = App::from_config(&config, Needs::EVERYTHING).await?;
     if app.index_version().is_none() {
@@ -36,12 +40,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         );
     }
     eprintln!(
-        "serving on http://127.0.0.1:{} (store: {}; docs: /docs)",
-        config.port,
+        "serving on http://{} (store: {}; docs: /docs)",
+        config.address(),
         app.store.kind()
     );
     let tracker = app.tracker.clone();
-    serve(finish(all_routes(), app), config.port, tracker)
+    serve(finish(all_routes(), app), config.address(), tracker)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

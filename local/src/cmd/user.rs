@@ -1,6 +1,7 @@
 //! `rag user add|list|deactivate|activate`: account management on the configured store.
 
 use rag_core::accounts;
+use rag_core::audit;
 use rag_core::store::Role;
 
 use crate::cmd::serve::config;
@@ -34,7 +35,9 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
             admin,
         } => {
             let role = if admin { Role::Admin } else { Role::User };
-            let user = accounts::create_user(store.as_ref(), &username, &password, role).await?;
+            let user =
+                accounts::create_user(store.as_ref(), audit::CLI, &username, &password, role)
+                    .await?;
             println!("created {} ({})", user.username, user.role.as_str());
         }
         Command::List => {
@@ -48,11 +51,11 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Deactivate { username } => {
-            accounts::update_user(store.as_ref(), &username, Some(false), None).await?;
+            accounts::update_user(store.as_ref(), audit::CLI, &username, Some(false), None).await?;
             println!("deactivated {username}");
         }
         Command::Activate { username } => {
-            accounts::update_user(store.as_ref(), &username, Some(true), None).await?;
+            accounts::update_user(store.as_ref(), audit::CLI, &username, Some(true), None).await?;
             println!("activated {username}");
         }
     }

@@ -1,15 +1,17 @@
 //! POST /admin/users, PATCH /admin/users/{username}
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{patch, post};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use rag_core::accounts;
 use rag_core::store::Role;
 
-use super::admin;
-use crate::dto::{NewUserRequest, UserPatch, UserResponse};
+use crate::caller::Admin;
+use crate::dto::{
+    AuditItem, AuditParams, AuditResponse, NewUserRequest, Page, UserPatch, UserResponse,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
 
@@ -17,6 +19,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/admin/users", post(create))
         .route("/admin/users/{username}", patch(update))
+        .route("/admin/audit", get(audit))
 }
 
 /// Creates an account (administrators only).
@@ -29,14 +32,14 @@ pub fn router() -> Router<App> {
         (status = 422, body = ErrorBody, description = "invalid username or password"),
     ))]
 pub async fn create(
+    Admin(caller): Admin,
     State(app): State<App>,
-    headers: HeaderMap,
     body: Result<Json<NewUserRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
-    admin(&app, &headers).await?;
     let Json(req) = body?;
     let user = accounts::create_user(
         app.store.as_ref(),
+        &caller.username,
         &req.username,
         &req.password,
         req.role.unwrap_or(Role::User),
@@ -56,13 +59,45 @@ pub async fn create(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 pub async fn update(
+    Admin(caller): Admin,
     State(app): State<App>,
-    headers: HeaderMap,
     Path(username): Path<String>,
     body: Result<Json<UserPatch>, JsonRejection>,
 ) -> Result<Json<UserResponse>, ApiError> {
-    admin(&app, &headers).await?;
     let Json(req) = body?;
-    let user = accounts::update_user(app.store.as_ref(), &username, req.active, req.role).await?;
+    let user = accounts::update_user(
+        app.store.as_ref(),
+        &caller.username,
+        &username,
+        req.active,
+        req.role,
+    )
+    .await?;
     Ok(Json(user.into()))
+}
+
+/// The audit trail, newest first: who created, (de)activated or promoted accounts, uploaded or
+/// removed documents, and which index versions were published (administrators only).
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AuditResponse),
+        (status = 400, body = ErrorBody, description = "invalid cursor"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "limit out of range"),
+    ))]
+pub async fn audit(
+    _: Admin,
+    State(app): State<App>,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<AuditResponse>, ApiError> {
+    let Query(p) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let page = Page::parse(p.limit, p.cursor.as_deref())?;
+    let entries = app.store.audit(page.limit, page.before).await?;
+    let next_cursor = page.next_cursor(entries.last().map(|e| e.id), entries.len());
+    Ok(Json(AuditResponse {
+        entries: entries.into_iter().map(AuditItem::from).collect(),
+        next_cursor,
+    }))
 }

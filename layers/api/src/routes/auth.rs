@@ -6,6 +6,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use rag_core::accounts;
 
+use crate::caller::ClientAddress;
 use crate::dto::{LoginRequest, TokenResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
@@ -21,9 +22,11 @@ pub fn router() -> Router<App> {
         (status = 400, body = ErrorBody, description = "malformed body"),
         (status = 401, body = ErrorBody, description = "unknown user or wrong password"),
         (status = 403, body = ErrorBody, description = "account deactivated"),
+        (status = 429, body = ErrorBody, description = "too many failed logins for this account or address; see Retry-After"),
     ))]
 pub async fn login(
     State(app): State<App>,
+    ClientAddress(client): ClientAddress,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let Json(req) = body?;
@@ -32,6 +35,7 @@ pub async fn login(
         &app.tokens,
         &req.username,
         &req.password,
+        client.as_deref(),
     )
     .await?;
     Ok(Json(TokenResponse {

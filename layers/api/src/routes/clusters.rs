@@ -2,13 +2,13 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rag_core::cluster::ClusterParams;
 use rag_core::cluster::runs::{self, Topics};
 
-use super::admin;
+use crate::caller::Admin;
 use crate::dto::{ClusterRunParams, TopicsResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
@@ -30,11 +30,10 @@ pub fn router() -> Router<App> {
         (status = 503, body = ErrorBody, description = "store unavailable"),
     ))]
 pub async fn run(
+    _: Admin,
     State(app): State<App>,
-    headers: HeaderMap,
     params: Result<Query<ClusterRunParams>, QueryRejection>,
 ) -> Result<Json<TopicsResponse>, ApiError> {
-    admin(&app, &headers).await?;
     let Query(p) =
         params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let defaults = ClusterParams::default();
@@ -62,11 +61,7 @@ pub async fn cluster_now(app: &App, params: &ClusterParams) -> Result<TopicsResp
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "no clustering run yet"),
     ))]
-pub async fn latest(
-    State(app): State<App>,
-    headers: HeaderMap,
-) -> Result<Json<TopicsResponse>, ApiError> {
-    admin(&app, &headers).await?;
+pub async fn latest(_: Admin, State(app): State<App>) -> Result<Json<TopicsResponse>, ApiError> {
     let topics: Option<Topics> = runs::latest(app.store.as_ref()).await?;
     let topics = topics.ok_or_else(|| {
         ApiError::new(

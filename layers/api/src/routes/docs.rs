@@ -18,6 +18,7 @@ use crate::state::App;
         super::health::health,
         super::admin::create,
         super::admin::update,
+        super::admin::audit,
         super::documents::upload,
         super::documents::list,
         super::documents::webhook,
@@ -43,6 +44,10 @@ impl Modify for Bearer {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
     }
 }

@@ -1,18 +1,15 @@
 //! GET /history
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use rag_core::accounts;
 
-use super::bearer;
-use crate::dto::{HistoryItem, HistoryParams, HistoryResponse};
+use crate::caller::AuthUser;
+use crate::dto::{HistoryItem, HistoryParams, HistoryResponse, Page};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
-
-const DEFAULT_LIMIT: usize = 20;
-const MAX_LIMIT: usize = 100;
 
 pub fn router() -> Router<App> {
     Router::new().route("/history", get(history))
@@ -30,30 +27,13 @@ pub fn router() -> Router<App> {
         (status = 422, body = ErrorBody, description = "limit out of range"),
     ))]
 pub async fn history(
+    AuthUser(caller): AuthUser,
     State(app): State<App>,
-    headers: HeaderMap,
     params: Result<Query<HistoryParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
-    let caller = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(&headers)).await?;
     let Query(p) =
         params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_limit",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let before = p
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "invalid cursor")
-            })
-        })
-        .transpose()?;
+    let page = Page::parse(p.limit, p.cursor.as_deref())?;
     let owner = match p.user.as_deref() {
         Some(name) if name != caller.username => {
             accounts::require_admin(&caller)?;
@@ -67,10 +47,8 @@ pub async fn history(
         }
         _ => caller,
     };
-    let items = app.store.history(owner.id, limit, before).await?;
-    let next_cursor = (items.len() == limit)
-        .then(|| items.last().map(|q| q.id.to_string()))
-        .flatten();
+    let items = app.store.history(owner.id, page.limit, page.before).await?;
+    let next_cursor = page.next_cursor(items.last().map(|q| q.id), items.len());
     Ok(Json(HistoryResponse {
         items: items.into_iter().map(HistoryItem::from).collect(),
         next_cursor,

@@ -8,13 +8,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use rag_core::accounts;
 use rag_core::assistant::{self, Asked};
 use rag_core::query::{DEFAULT_TOP_K, QueryOptions};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::bearer;
+use crate::caller::AuthUser;
 use crate::dto::{QueryRequest, QueryResponse, SourceDto, TokenEvent};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
@@ -43,11 +42,11 @@ pub fn router() -> Router<App> {
         (status = 503, body = ErrorBody, description = "store or engine unavailable"),
     ))]
 pub async fn ask(
+    AuthUser(user): AuthUser,
     State(app): State<App>,
     headers: HeaderMap,
     body: Result<Json<QueryRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let user = accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(&headers)).await?;
     let Json(req) = body?;
     let engine = app.engine.clone().ok_or_else(|| {
         assistant::AskError::NoIndex("this function does not answer questions".into())

@@ -41,6 +41,15 @@ impl DirStore {
     }
 }
 
+/// A name of its own for each write in progress, beside its target (so the rename stays on one
+/// file system) and short (so a long key cannot make it exceed the name limit). Keys that differ
+/// only by their extension's case once shared one and the wrong bytes could win.
+fn temporary_path(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_file_name(format!(".tmp-{}-{n}", std::process::id()))
+}
+
 fn io_err(key: &str, e: std::io::Error) -> ObjectError {
     match e.kind() {
         ErrorKind::NotFound => ObjectError::NotFound(key.to_string()),
@@ -63,7 +72,7 @@ impl ObjectStore for DirStore {
                 .await
                 .map_err(|e| io_err(key, e))?;
         }
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let tmp = temporary_path(&path);
         tokio::fs::write(&tmp, bytes)
             .await
             .map_err(|e| io_err(key, e))?;
@@ -94,7 +103,8 @@ impl ObjectStore for DirStore {
                         continue;
                     };
                     let key = rel.to_string_lossy().replace('\\', "/");
-                    if key.starts_with(&prefix) && !key.contains(".tmp-") {
+                    let writing = entry.file_name().to_string_lossy().starts_with(".tmp-");
+                    if key.starts_with(&prefix) && !writing {
                         out.push(key);
                     }
                 }
@@ -174,6 +184,27 @@ mod tests {
             store.get("docs/a.pdf").await,
             Err(ObjectError::NotFound(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_of_similar_keys_keep_their_own_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path());
+        for round in 0..20u8 {
+            let (lower, upper) = (vec![round; 300_000], vec![round + 100; 300_000]);
+            let (a, b) = tokio::join!(
+                store.put("docs/race.pdf", &lower),
+                store.put("docs/race.PDF", &upper)
+            );
+            a.and(b).expect("put");
+            assert_eq!(store.get("docs/race.pdf").await.expect("get"), lower);
+            assert_eq!(store.get("docs/race.PDF").await.expect("get"), upper);
+        }
+        assert_eq!(
+            store.list("docs/").await.expect("list"),
+            ["docs/race.PDF", "docs/race.pdf"],
+            "no temporary file left or listed"
+        );
     }
 
     #[tokio::test]

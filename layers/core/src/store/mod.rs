@@ -223,9 +223,59 @@ pub trait ClusterStore: Send + Sync {
     async fn cluster_members(&self, run: i64) -> Result<Vec<(usize, i64)>, StoreError>;
 }
 
+/// Failed logins, kept in the store so that every process (each Lambda function too) counts
+/// the same attempts. A key names what is throttled: an account or a client address.
+#[async_trait::async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// Records one failure for each key at `at` (ms), and forgets every failure before
+    /// `forget_before`, so the table holds one window's worth.
+    async fn record_failures(
+        &self,
+        keys: &[String],
+        at: i64,
+        forget_before: i64,
+    ) -> Result<(), StoreError>;
+    /// How many failures `key` has since `since` (ms), and when the oldest of them was.
+    async fn failures(&self, key: &str, since: i64) -> Result<(u32, Option<i64>), StoreError>;
+    /// Forgets `key`'s failures (after a successful login).
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// A change to record in the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewAuditEntry {
+    /// The administrator's username, or who else acted: "bucket event", "cli".
+    pub actor: String,
+    /// What was done, e.g. `user.deactivate`, `document.remove`, `index.publish`.
+    pub action: String,
+    /// What it was done to: a username, a document name, an index version.
+    pub target: String,
+    pub detail: Option<String>,
+}
+
+/// A recorded change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Unix epoch milliseconds.
+    pub at: i64,
+    pub entry: NewAuditEntry,
+}
+
+/// The audit trail: who changed accounts, documents and the index, and when.
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record_audit(&self, entry: NewAuditEntry) -> Result<(), StoreError>;
+    /// Newest first, with an id below `before` when given.
+    async fn audit(&self, limit: usize, before: Option<i64>)
+    -> Result<Vec<AuditEntry>, StoreError>;
+}
+
 /// Everything the service needs from its database.
 #[async_trait::async_trait]
-pub trait Store: UserStore + QueryStore + DocumentStore + ClusterStore {
+pub trait Store:
+    UserStore + QueryStore + DocumentStore + ClusterStore + AttemptStore + AuditStore
+{
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// "postgres" or "embedded", for /health.
@@ -364,6 +414,66 @@ pub(crate) mod conformance {
 
         documents(store).await;
         clusters(store).await;
+        attempts(store).await;
+        audit(store).await;
+    }
+
+    async fn attempts(store: &dyn Store) {
+        assert_eq!(
+            store.failures("user:eve", 0).await.expect("count"),
+            (0, None)
+        );
+        let keys = ["user:eve".to_string(), "addr:10.0.0.1".to_string()];
+        for at in [1_000, 2_000, 3_000] {
+            store.record_failures(&keys, at, 0).await.expect("record");
+        }
+        assert_eq!(
+            store.failures("user:eve", 0).await.expect("count"),
+            (3, Some(1_000))
+        );
+        assert_eq!(
+            store.failures("addr:10.0.0.1", 1_500).await.expect("count"),
+            (2, Some(2_000)),
+            "only the window counts"
+        );
+        // Recording forgets what is older than the window.
+        store
+            .record_failures(&keys[1..], 4_000, 2_500)
+            .await
+            .expect("record");
+        assert_eq!(
+            store.failures("user:eve", 0).await.expect("count"),
+            (1, Some(3_000))
+        );
+        store.clear_failures("user:eve").await.expect("clear");
+        assert_eq!(
+            store.failures("user:eve", 0).await.expect("count"),
+            (0, None)
+        );
+        assert_eq!(
+            store.failures("addr:10.0.0.1", 0).await.expect("count"),
+            (2, Some(3_000))
+        );
+    }
+
+    async fn audit(store: &dyn Store) {
+        assert!(store.audit(10, None).await.expect("list").is_empty());
+        let entry = |n: usize| NewAuditEntry {
+            actor: if n == 0 { "bucket event" } else { "admin" }.into(),
+            action: "document.remove".into(),
+            target: format!("guide-{n} « réseau ».pdf"),
+            detail: (n == 2).then(|| "index version abc".into()),
+        };
+        for n in 0..3 {
+            store.record_audit(entry(n)).await.expect("record");
+        }
+        let page = store.audit(2, None).await.expect("list");
+        assert_eq!(page.len(), 2);
+        assert_eq!(page[0].entry, entry(2), "stored as recorded, newest first");
+        assert!(page[0].id > page[1].id && page[0].at > 1_700_000_000_000);
+        let rest = store.audit(10, Some(page[1].id)).await.expect("list");
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].entry, entry(0));
     }
 
     fn document(name: &str, status: DocumentStatus) -> DocumentRecord {

@@ -1,8 +1,6 @@
 //! The PostgreSQL store: a connection pool (deadpool-postgres), versioned migrations applied at
 //! start-up under an advisory lock, parameterised statements only.
 
-use std::str::FromStr;
-
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -13,6 +11,9 @@ use super::{
     now_ms,
 };
 use crate::cluster::{Clustering, QuestionPoint};
+
+mod security;
+mod tls;
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -30,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../../../infra/migrations/postgres/0004_clusters.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../../infra/migrations/postgres/0005_security.sql"),
     ),
 ];
 /// Serialises migrations when several processes start at once.
@@ -49,35 +54,43 @@ fn err(e: tokio_postgres::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// The error with its causes: "error performing TLS handshake" alone does not say that the
+/// certificate was refused.
 fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    StoreError::Unavailable(message)
 }
 
 const USER_COLUMNS: &str = "id, username, password_hash, role, active, created_at";
 
 fn to_user(row: &tokio_postgres::Row) -> Result<User, StoreError> {
     Ok(User {
-        id: row.get(0),
-        username: row.get(1),
-        password_hash: row.get(2),
-        role: Role::parse(row.get::<_, &str>(3))?,
-        active: row.get(4),
-        created_at: row.get(5),
+        id: row.try_get(0).map_err(err)?,
+        username: row.try_get(1).map_err(err)?,
+        password_hash: row.try_get(2).map_err(err)?,
+        role: Role::parse(row.try_get::<_, &str>(3).map_err(err)?)?,
+        active: row.try_get(4).map_err(err)?,
+        created_at: row.try_get(5).map_err(err)?,
     })
 }
 
 impl PostgresStore {
-    /// Connects to `url` (a `postgres://` URL) and applies pending migrations.
+    /// Connects to `url` (a `postgres://` URL; `sslmode` and `sslrootcert` as libpq reads
+    /// them) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Invalid(format!("DATABASE_URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let connection = tls::connection(url)?;
+        let recycling = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match connection.tls {
+            Some(tls) => Manager::from_config(connection.config, tls, recycling),
+            None => Manager::from_config(connection.config, NoTls, recycling),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
@@ -142,7 +155,7 @@ impl UserStore for PostgresStore {
                 other => other,
             })?;
         Ok(User {
-            id: row.get(0),
+            id: row.try_get(0).map_err(err)?,
             username: user.username,
             password_hash: user.password_hash,
             role: user.role,
@@ -232,7 +245,7 @@ impl QueryStore for PostgresStore {
             )
             .await
             .map_err(err)?;
-        Ok(row.get(0))
+        Ok(row.try_get(0).map_err(err)?)
     }
 
     async fn history(
@@ -252,24 +265,28 @@ impl QueryStore for PostgresStore {
             .map_err(err)?;
         rows.iter()
             .map(|r| {
-                let sources: tokio_postgres::types::Json<serde_json::Value> = r.get(4);
+                let sources: tokio_postgres::types::Json<serde_json::Value> =
+                    r.try_get(4).map_err(err)?;
                 Ok(QueryRecord {
-                    id: r.get(0),
-                    created_at: r.get(9),
+                    id: r.try_get(0).map_err(err)?,
+                    created_at: r.try_get(9).map_err(err)?,
                     query: NewQuery {
-                        user_id: r.get(1),
-                        question: r.get(2),
-                        answer: r.get(3),
+                        user_id: r.try_get(1).map_err(err)?,
+                        question: r.try_get(2).map_err(err)?,
+                        answer: r.try_get(3).map_err(err)?,
                         sources: serde_json::from_value(sources.0)
                             .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                        best_score: r.get(5),
-                        grounded: r.get(6),
-                        latency_ms: r.get(7),
-                        index_version: r.get(8),
-                        generator: r.get(10),
-                        model: r.get(11),
-                        embedding: r.get(12),
-                        cluster: cluster_ref(r.get(13), r.get(14)),
+                        best_score: r.try_get(5).map_err(err)?,
+                        grounded: r.try_get(6).map_err(err)?,
+                        latency_ms: r.try_get(7).map_err(err)?,
+                        index_version: r.try_get(8).map_err(err)?,
+                        generator: r.try_get(10).map_err(err)?,
+                        model: r.try_get(11).map_err(err)?,
+                        embedding: r.try_get(12).map_err(err)?,
+                        cluster: cluster_ref(
+                            r.try_get(13).map_err(err)?,
+                            r.try_get(14).map_err(err)?,
+                        ),
                     },
                 })
             })
@@ -282,7 +299,7 @@ impl QueryStore for PostgresStore {
             .query_one("SELECT COUNT(*) FROM queries", &[])
             .await
             .map_err(err)?;
-        Ok(row.get::<_, i64>(0) as u64)
+        Ok(row.try_get::<_, i64>(0).map_err(err)? as u64)
     }
 }
 
@@ -298,15 +315,15 @@ const DOCUMENT_COLUMNS: &str =
 
 fn to_document(row: &tokio_postgres::Row) -> Result<DocumentRecord, StoreError> {
     Ok(DocumentRecord {
-        collection: row.get(0),
-        name: row.get(1),
-        status: DocumentStatus::parse(row.get::<_, &str>(2))?,
-        reason: row.get(3),
-        sha256: row.get(4),
-        pages: row.get::<_, i32>(5) as u32,
-        chunks: row.get::<_, i32>(6) as u32,
-        index_version: row.get(7),
-        updated_at: row.get(8),
+        collection: row.try_get(0).map_err(err)?,
+        name: row.try_get(1).map_err(err)?,
+        status: DocumentStatus::parse(row.try_get::<_, &str>(2).map_err(err)?)?,
+        reason: row.try_get(3).map_err(err)?,
+        sha256: row.try_get(4).map_err(err)?,
+        pages: row.try_get::<_, i32>(5).map_err(err)? as u32,
+        chunks: row.try_get::<_, i32>(6).map_err(err)? as u32,
+        index_version: row.try_get(7).map_err(err)?,
+        updated_at: row.try_get(8).map_err(err)?,
     })
 }
 
@@ -371,15 +388,16 @@ impl ClusterStore for PostgresStore {
             )
             .await
             .map_err(err)?;
-        Ok(rows
-            .iter()
-            .map(|r| QuestionPoint {
-                id: r.get(0),
-                text: r.get(1),
-                embedding: r.get(2),
-                created_at: r.get(3),
+        rows.iter()
+            .map(|r| {
+                Ok(QuestionPoint {
+                    id: r.try_get(0).map_err(err)?,
+                    text: r.try_get(1).map_err(err)?,
+                    embedding: r.try_get(2).map_err(err)?,
+                    created_at: r.try_get(3).map_err(err)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError> {
@@ -405,7 +423,8 @@ impl ClusterStore for PostgresStore {
             )
             .await
             .map_err(err)?
-            .get(0);
+            .try_get(0)
+            .map_err(err)?;
         // One statement for all the assignments: a round trip each would take seconds for 10,000.
         tx.execute(
             "UPDATE queries q SET cluster_run = $1, cluster = a.c
@@ -428,10 +447,11 @@ impl ClusterStore for PostgresStore {
             .await
             .map_err(err)?
             .map(|r| {
-                let summary: tokio_postgres::types::Json<serde_json::Value> = r.get(2);
+                let summary: tokio_postgres::types::Json<serde_json::Value> =
+                    r.try_get(2).map_err(err)?;
                 Ok(ClusterRun {
-                    id: r.get(0),
-                    created_at: r.get(1),
+                    id: r.try_get(0).map_err(err)?,
+                    created_at: r.try_get(1).map_err(err)?,
                     clustering: serde_json::from_value(summary.0)
                         .map_err(|e| StoreError::Invalid(e.to_string()))?,
                 })
@@ -449,10 +469,12 @@ impl ClusterStore for PostgresStore {
             )
             .await
             .map_err(err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, i32>(0) as usize, r.get(1)))
-            .collect())
+        rows.iter()
+            .map(|r| {
+                let cluster: i32 = r.try_get(0).map_err(err)?;
+                Ok((cluster as usize, r.try_get(1).map_err(err)?))
+            })
+            .collect()
     }
 }
 
@@ -484,5 +506,50 @@ mod tests {
         // Connecting again finds the schema in place and keeps the data.
         let again = PostgresStore::connect(&db.url).await.expect("reconnect");
         assert_eq!(again.count_queries().await.expect("count"), 13);
+    }
+
+    async fn encrypted(store: &PostgresStore) -> bool {
+        let client = store.pool.get().await.expect("connection");
+        client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("pg_stat_ssl")
+            .try_get(0)
+            .expect("bool")
+    }
+
+    #[tokio::test]
+    async fn sslmode_encrypts_or_refuses_an_unverified_server() {
+        let Some(db) = support::ScratchDb::create("tls") else {
+            return;
+        };
+        let plain = PostgresStore::connect(&db.url).await.expect("connect");
+        let client = plain.pool.get().await.expect("connection");
+        let ssl: String = client
+            .query_one("SHOW ssl", &[])
+            .await
+            .expect("show ssl")
+            .try_get(0)
+            .expect("text");
+        assert_eq!(ssl, "on", "the test server must offer TLS (Debian's default)");
+        assert!(!encrypted(&plain).await, "no sslmode: plain, as before");
+
+        let required = PostgresStore::connect(&format!("{}?sslmode=require", db.url))
+            .await
+            .expect("sslmode=require");
+        assert!(encrypted(&required).await);
+        required.ping().await.expect("queries over TLS");
+
+        // The server's certificate is self-signed: authenticating it must fail, clearly.
+        match PostgresStore::connect(&format!("{}?sslmode=verify-full", db.url)).await {
+            Err(StoreError::Unavailable(reason)) => {
+                assert!(reason.to_lowercase().contains("certificate"), "{reason}")
+            }
+            Ok(_) => panic!("a self-signed certificate was accepted by verify-full"),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
     }
 }

@@ -12,6 +12,8 @@ use super::{
 };
 use crate::cluster::{Clustering, QuestionPoint};
 
+mod security;
+
 /// Versioned migrations, applied in order at open.
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -29,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../../../infra/migrations/sqlite/0004_clusters.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../../infra/migrations/sqlite/0005_security.sql"),
     ),
 ];
 

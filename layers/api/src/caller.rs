@@ -1,0 +1,129 @@
+//! Who is calling: the `AuthUser` and `Admin` extractors. Every authenticated route takes one
+//! of them as its first argument, so no route can forget the check, and the check runs on the
+//! request head before any body extractor reads a byte of the body.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use rag_core::accounts;
+use rag_core::store::User;
+
+use crate::error::ApiError;
+use crate::server::Peer;
+use crate::state::App;
+
+/// An active account holding a valid bearer token.
+pub struct AuthUser(pub User);
+
+/// An active administrator holding a valid bearer token.
+pub struct Admin(pub User);
+
+impl FromRequestParts<App> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let user =
+            accounts::authenticate(app.store.as_ref(), &app.tokens, bearer(&parts.headers)).await?;
+        Ok(AuthUser(user))
+    }
+}
+
+impl FromRequestParts<App> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let AuthUser(user) = AuthUser::from_request_parts(parts, app).await?;
+        accounts::require_admin(&user)?;
+        Ok(Admin(user))
+    }
+}
+
+/// The caller's network address, as login throttling counts it: the connection's peer outside
+/// Lambda, the source IP API Gateway saw in Lambda. Headers such as `X-Forwarded-For` are not
+/// read: any client can write them.
+pub struct ClientAddress(pub Option<String>);
+
+impl FromRequestParts<App> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &App) -> Result<Self, Self::Rejection> {
+        use lambda_http::request::RequestContext;
+        if let Some(Peer(peer)) = parts.extensions.get::<Peer>() {
+            return Ok(ClientAddress(Some(peer.ip().to_string())));
+        }
+        let source_ip = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+            _ => None,
+        };
+        Ok(ClientAddress(source_ip))
+    }
+}
+
+/// The bucket's notifications: a request carrying the webhook secret, in
+/// `Authorization: Bearer <secret>` (MinIO's `auth_token`) or as the password of
+/// `Authorization: Basic` (an SNS subscription URL `https://user:secret@host/events/s3`). Never
+/// from the query string, which ends up in access logs. Without a configured secret the webhook
+/// is not served at all.
+pub struct BucketEvent;
+
+impl FromRequestParts<App> for BucketEvent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(secret) = app.ingest.as_ref().and_then(|i| i.webhook_token.as_deref()) else {
+            return Err(ApiError::not_found());
+        };
+        let given = bearer(&parts.headers).map(str::to_owned).or_else(|| {
+            use base64::Engine as _;
+            let basic = credentials(&parts.headers, "basic")?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(basic)
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            decoded
+                .split_once(':')
+                .map(|(_, password)| password.to_owned())
+        });
+        if given.is_some_and(|g| same_secret(&g, secret)) {
+            Ok(BucketEvent)
+        } else {
+            // SNS sends Basic credentials only after a challenge.
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "missing or wrong webhook secret",
+            )
+            .with_header(WWW_AUTHENTICATE, "Basic realm=\"events\""))
+        }
+    }
+}
+
+/// Compares digests in constant time: neither the time taken nor an early exit says how much
+/// of a guess was right.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(expected.as_bytes()))
+        .into()
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    credentials(headers, "bearer")
+}
+
+/// The credentials of an `Authorization: <scheme> <credentials>` header.
+pub fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (given, credentials) = value.split_once(' ')?;
+    given
+        .eq_ignore_ascii_case(scheme)
+        .then(|| credentials.trim())
+        .filter(|c| !c.is_empty())
+}
