@@ -45,12 +45,42 @@ const NUMBERS: [&str; 9] = [
 ];
 /// Keys whose numbers structure the file.
 const NUMBER_KEYS: [&str; 10] = [
-    "/Length", "/Size", "/W", "/Count", "/Prev", "/First", "/N", "xref", "startxref", "/Index",
+    "/Length",
+    "/Size",
+    "/W",
+    "/Count",
+    "/Prev",
+    "/First",
+    "/N",
+    "xref",
+    "startxref",
+    "/Index",
 ];
 /// Tokens to drop into a file: operators, keywords, names, delimiters.
 const TOKENS: [&str; 24] = [
-    " Do ", " Tf ", " Tj ", " TJ ", " ' ", " cm ", " q ", " Q ", " BT ", " ET ", " BI ", " ID ",
-    " obj ", " endobj ", " stream\n", "\nendstream ", " R ", "<<", ">>", "[", "]", "(", ")",
+    " Do ",
+    " Tf ",
+    " Tj ",
+    " TJ ",
+    " ' ",
+    " cm ",
+    " q ",
+    " Q ",
+    " BT ",
+    " ET ",
+    " BI ",
+    " ID ",
+    " obj ",
+    " endobj ",
+    " stream\n",
+    "\nendstream ",
+    " R ",
+    "<<",
+    ">>",
+    "[",
+    "]",
+    "(",
+    ")",
     " /FlateDecode ",
 ];
 const FILTERS: [&str; 6] = [
@@ -193,7 +223,9 @@ fn mutate(data: &mut Vec<u8>, seeds: &[Vec<u8>], rng: &mut Rng) {
         }
         1 => {
             let at = pos(rng, data);
-            let bytes: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.0.next_u64() as u8).collect();
+            let bytes: Vec<u8> = (0..1 + rng.below(16))
+                .map(|_| rng.0.next_u64() as u8)
+                .collect();
             data.splice(at..at, bytes);
         }
         2 => {
@@ -273,7 +305,10 @@ fn case(seeds: &[Vec<u8>], seed: u64) -> Result<&'static str, String> {
 #[test]
 fn extractor_survives_mutated_pdfs() {
     let seeds = seeds();
-    if let Some(seed) = std::env::var("RAG_FUZZ_CASE").ok().and_then(|s| s.parse().ok()) {
+    if let Some(seed) = std::env::var("RAG_FUZZ_CASE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         case(&seeds, seed).unwrap_or_else(|e| panic!("{e}"));
         return;
     }

@@ -32,7 +32,10 @@ fn decompression_bomb_fails_on_the_decoded_bytes_budget() {
         let err = result.expect_err("the bomb must fail");
         assert_eq!(err, PdfError::OverBudget(Exceeded::DecodedBytes(limit)));
         assert!(err.to_string().contains("decoded streams"), "{err}");
-        assert!(elapsed < Duration::from_secs(10), "listed {listed}×: {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(10),
+            "listed {listed}×: {elapsed:?}"
+        );
     }
 }
 
@@ -123,8 +126,11 @@ fn runs_in_many_sizes_lay_out_fast() {
 
 #[test]
 fn ordinary_pdf_reports_what_it_used() {
-    let doc = extract(&hostile::plain_text(&["Reset your password", "then log in"]), None)
-        .expect("extracts");
+    let doc = extract(
+        &hostile::plain_text(&["Reset your password", "then log in"]),
+        None,
+    )
+    .expect("extracts");
     assert!(text(&doc).contains("Reset your password"));
     assert_eq!(doc.usage.operations, 9);
     assert!(doc.usage.decoded_bytes > 50);

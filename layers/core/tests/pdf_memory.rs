@@ -51,15 +51,28 @@ fn main() {
             .output()
             .expect("run the child");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "child failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "child failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let growth: u64 = stdout
             .split_whitespace()
             .find_map(|w| w.strip_prefix("growth="))
             .and_then(|g| g.parse().ok())
             .expect("growth in the child's output");
-        println!("bomb listed {listed}×: peak RSS +{} MiB, {}", growth >> 20, stdout.trim());
+        println!(
+            "bomb listed {listed}×: peak RSS +{} MiB, {}",
+            growth >> 20,
+            stdout.trim()
+        );
         assert!(stdout.contains("OverBudget(DecodedBytes"), "{stdout}");
-        assert!(growth < bound, "peak RSS grew by {} MiB, bound {} MiB", growth >> 20, bound >> 20);
+        assert!(
+            growth < bound,
+            "peak RSS grew by {} MiB, bound {} MiB",
+            growth >> 20,
+            bound >> 20
+        );
     }
     println!("pdf_memory: ok");
 }

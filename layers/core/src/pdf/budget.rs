@@ -13,10 +13,11 @@ use lopdf::{DecompressError, Error as LopdfError, Stream};
 /// at most 2.4 MiB (CASES guide, 83 pages).
 pub const MAX_DECODED_BYTES: usize = 256 << 20;
 /// Bytes of text runs per document, their text and position records: a form drawn thousands of
-/// times multiplies its text without decoding more. The corpus needs at most TEXT_MAX.
+/// times multiplies its text without decoding more. The corpus needs at most 2.0 MB (CASES
+/// guide).
 pub const MAX_TEXT_BYTES: usize = 64 << 20;
 /// Content operators per document, nested form XObjects included. The corpus needs at most
-/// 126 k (NIST SP 800-63B, 79 pages); 10 M run in 2 to 6 s.
+/// 126 k (NIST SP 800-63B, 79 pages); 10 M take about 5 s at worst (a self-drawing form).
 pub const MAX_OPERATIONS: u64 = 10_000_000;
 /// Wall-clock time per document, checked in the interpreter and layout loops. The corpus needs
 /// at most 0.18 s (NIST SP 800-61r2); 20 s leaves room for a loaded machine.
@@ -191,7 +192,10 @@ mod tests {
         let mut stream = Stream::new(Dictionary::new(), vec![b'x'; 600]);
         stream.compress().expect("compress");
         let mut budget = Budget::new(limits(1000, 10));
-        assert_eq!(budget.decode(&stream).expect("first").map(|d| d.len()), Some(600));
+        assert_eq!(
+            budget.decode(&stream).expect("first").map(|d| d.len()),
+            Some(600)
+        );
         assert_eq!(budget.decode(&stream), Err(Exceeded::DecodedBytes(1000)));
     }
 
@@ -203,7 +207,10 @@ mod tests {
         let mut budget = Budget::new(limits(10, 10));
         assert_eq!(budget.decode_or_raw(&stream).expect("raw"), b"not zlib");
         assert_eq!(budget.usage().decoded_bytes, 8);
-        assert_eq!(budget.decode_or_raw(&stream), Err(Exceeded::DecodedBytes(10)));
+        assert_eq!(
+            budget.decode_or_raw(&stream),
+            Err(Exceeded::DecodedBytes(10))
+        );
     }
 
     #[test]

@@ -277,6 +277,10 @@ mod tests {
         let start = std::time::Instant::now();
         let lines = lines(&runs);
         assert_eq!(lines.len(), 1);
-        assert!(start.elapsed() < std::time::Duration::from_millis(500), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(500),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -96,7 +96,6 @@ pub struct Extracted {
     pub usage: Usage,
 }
 
-
 /// Share of unmappable glyphs above which a page is skipped rather than indexed partially.
 const MAX_UNMAPPABLE_SHARE: f32 = 0.2;
 /// Share of junk-looking words above which a page is skipped.

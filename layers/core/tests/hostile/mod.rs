@@ -210,9 +210,18 @@ pub fn plain_text(lines: &[&str]) -> Vec<u8> {
 /// A page tree whose inner node announces `i64::MAX` pages for its one page.
 pub fn forged_page_count() -> Vec<u8> {
     let mut doc = Document::load_mem(&plain_text(&["Reset your password"])).expect("reload");
-    let root = doc.catalog().expect("catalog").get(b"Pages").expect("Pages");
+    let root = doc
+        .catalog()
+        .expect("catalog")
+        .get(b"Pages")
+        .expect("Pages");
     let root = root.as_reference().expect("reference");
-    let kids = doc.get_dictionary(root).expect("root").get(b"Kids").expect("Kids").clone();
+    let kids = doc
+        .get_dictionary(root)
+        .expect("root")
+        .get(b"Kids")
+        .expect("Kids")
+        .clone();
     let inner = doc.add_object(dictionary! {
         "Type" => "Pages",
         "Parent" => root,
