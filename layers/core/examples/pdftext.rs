@@ -5,6 +5,7 @@ fn main() {
     match rag_core::pdf::extract(&bytes, args.get(2).map(String::as_str)) {
         Ok(doc) => {
             println!("encrypted={} repaired={}", doc.encrypted, doc.repaired);
+            eprintln!("{:?}", doc.usage);
             for p in doc.pages {
                 println!(
                     "=== page {} {:?} dropped={}",

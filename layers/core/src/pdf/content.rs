@@ -1,11 +1,12 @@
 //! Content stream interpretation: text operators → positioned text runs.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use lopdf::content::Content;
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
 
+use super::budget::Exceeded;
+use super::cache::Cache;
 use super::font::Font;
 
 /// Text shown by one Tj/TJ/'/" operator, in device space (y grows upwards).
@@ -89,15 +90,7 @@ impl Default for GraphicsState {
     }
 }
 
-/// Fonts are shared across pages: decode each font dictionary once per document.
-#[derive(Default)]
-pub struct FontCache {
-    fonts: HashMap<ObjectId, Rc<Font>>,
-}
-
 const MAX_FORM_DEPTH: usize = 8;
-/// Bounds the work per page on hostile files (operators, including nested forms).
-const MAX_OPERATIONS: usize = 2_000_000;
 
 fn num(obj: &Object) -> f32 {
     match obj {
@@ -118,42 +111,31 @@ fn nums<const N: usize>(ops: &[Object]) -> Option<[f32; N]> {
     Some(out)
 }
 
-struct Interpreter<'a> {
-    doc: &'a Document,
-    cache: &'a mut FontCache,
+struct Interpreter<'a, 'c> {
+    cache: &'c mut Cache<'a>,
     out: PageContent,
-    operations: usize,
 }
 
-impl<'a> Interpreter<'a> {
-    fn font(&mut self, resources: &[&'a Dictionary], name: &[u8]) -> Option<Rc<Font>> {
-        for res in resources {
-            let Some(fonts) = self.dict_entry(res, b"Font") else {
-                continue;
-            };
-            let Ok(entry) = fonts.get(name) else {
-                continue;
-            };
-            if let Object::Reference(id) = entry {
-                if let Some(font) = self.cache.fonts.get(id) {
-                    return Some(font.clone());
-                }
-                let dict = self.doc.get_dictionary(*id).ok()?;
-                let font = Rc::new(Font::load(self.doc, dict));
-                self.cache.fonts.insert(*id, font.clone());
-                return Some(font);
-            }
-            return entry
-                .as_dict()
-                .ok()
-                .map(|d| Rc::new(Font::load(self.doc, d)));
+impl<'a> Interpreter<'a, '_> {
+    fn font(
+        &mut self,
+        resources: &[&'a Dictionary],
+        name: &[u8],
+    ) -> Result<Option<Rc<Font>>, Exceeded> {
+        let entry = resources.iter().find_map(|res| {
+            let fonts = self.dict_entry(res, b"Font")?;
+            fonts.get(name).ok()
+        });
+        match entry {
+            Some(entry) => self.cache.font(entry),
+            None => Ok(None),
         }
-        None
     }
 
     fn dict_entry(&self, dict: &'a Dictionary, key: &[u8]) -> Option<&'a Dictionary> {
         let obj = dict.get(key).ok()?;
-        self.doc
+        self.cache
+            .doc
             .dereference(obj)
             .ok()
             .and_then(|(_, o)| o.as_dict().ok())
@@ -165,19 +147,17 @@ impl<'a> Interpreter<'a> {
         resources: &[&'a Dictionary],
         state: GraphicsState,
         depth: usize,
-    ) {
-        let Ok(content) = Content::decode(content) else {
-            return;
-        };
+    ) -> Result<(), Exceeded> {
         let mut gs = state;
         let mut stack: Vec<GraphicsState> = Vec::new();
         let mut tm = Matrix::IDENTITY;
         let mut tlm = Matrix::IDENTITY;
-        for op in &content.operations {
-            self.operations += 1;
-            if self.operations > MAX_OPERATIONS {
-                return;
-            }
+        // Operators are parsed one at a time: a long stream is never held as a whole.
+        for op in Content::decode_iter(content) {
+            let Ok(op) = op else {
+                break;
+            };
+            self.cache.budget.operation()?;
             let ops = &op.operands;
             match op.operator.as_str() {
                 "q" => stack.push(gs.clone()),
@@ -197,7 +177,7 @@ impl<'a> Interpreter<'a> {
                 }
                 "Tf" => {
                     if let (Some(Object::Name(n)), Some(size)) = (ops.first(), ops.get(1)) {
-                        gs.font = self.font(resources, n);
+                        gs.font = self.font(resources, n)?;
                         gs.font_size = num(size);
                     }
                 }
@@ -239,18 +219,19 @@ impl<'a> Interpreter<'a> {
                         (_, Some(last)) => std::slice::from_ref(last),
                         _ => &[],
                     };
-                    self.show(items, &gs, &mut tm);
+                    self.show(items, &gs, &mut tm)?;
                 }
                 "Do" => {
                     if depth < MAX_FORM_DEPTH
                         && let Some(Object::Name(n)) = ops.first()
                     {
-                        self.form(resources, n, &gs, depth);
+                        self.form(resources, n, &gs, depth)?;
                     }
                 }
                 _ => {}
             }
         }
+        Ok(())
     }
 
     fn form(
@@ -259,29 +240,16 @@ impl<'a> Interpreter<'a> {
         name: &[u8],
         gs: &GraphicsState,
         depth: usize,
-    ) {
-        let doc = self.doc;
-        let Some(stream) = resources.iter().find_map(|res| {
+    ) -> Result<(), Exceeded> {
+        let entry = resources.iter().find_map(|res| {
             let xobjects = self.dict_entry(res, b"XObject")?;
-            let obj = xobjects.get(name).ok()?;
-            doc.dereference(obj).ok()?.1.as_stream().ok()
-        }) else {
-            return;
-        };
-        if stream.dict.get(b"Subtype").and_then(|o| o.as_name()).ok() != Some(b"Form") {
-            return;
-        }
-        let Ok(data) = stream.decompressed_content().or_else(|e| {
-            if stream.dict.get(b"Filter").is_err() {
-                Ok(stream.content.clone())
-            } else {
-                Err(e)
-            }
-        }) else {
-            return;
+            xobjects.get(name).ok()
+        });
+        let Some(form) = entry.map(|e| self.cache.form(e)).transpose()?.flatten() else {
+            return Ok(());
         };
         let mut state = gs.clone();
-        if let Ok(Object::Array(m)) = stream.dict.get(b"Matrix")
+        if let Ok(Object::Array(m)) = form.dict.get(b"Matrix")
             && m.len() == 6
         {
             let mut v = [0.0; 6];
@@ -291,16 +259,21 @@ impl<'a> Interpreter<'a> {
             state.ctm = Matrix(v).then(&state.ctm);
         }
         let mut inner: Vec<&'a Dictionary> = Vec::with_capacity(resources.len() + 1);
-        if let Some(own) = self.dict_entry(&stream.dict, b"Resources") {
+        if let Some(own) = self.dict_entry(form.dict, b"Resources") {
             inner.push(own);
         }
         inner.extend_from_slice(resources);
-        self.run(&data, &inner, state, depth + 1);
+        self.run(&form.content, &inner, state, depth + 1)
     }
 
-    fn show(&mut self, items: &[Object], gs: &GraphicsState, tm: &mut Matrix) {
+    fn show(
+        &mut self,
+        items: &[Object],
+        gs: &GraphicsState,
+        tm: &mut Matrix,
+    ) -> Result<(), Exceeded> {
         let Some(font) = gs.font.clone() else {
-            return;
+            return Ok(());
         };
         let size = gs.font_size;
         let start = Matrix::translate(0.0, gs.rise).then(tm).then(&gs.ctm);
@@ -351,8 +324,11 @@ impl<'a> Interpreter<'a> {
             }
         }
         if text.is_empty() {
-            return;
+            return Ok(());
         }
+        self.cache
+            .budget
+            .text(text.len() + std::mem::size_of::<TextRun>())?;
         let (end_x, _) = Matrix::translate(0.0, gs.rise)
             .then(tm)
             .then(&gs.ctm)
@@ -366,27 +342,33 @@ impl<'a> Interpreter<'a> {
             bold: font.bold,
             rotated,
         });
+        Ok(())
     }
 }
 
 /// Interprets one page's content streams.
-pub fn page_content(doc: &Document, page: ObjectId, cache: &mut FontCache) -> PageContent {
-    let data = doc.get_page_content(page);
+pub fn page_content<'a>(cache: &mut Cache<'a>, page: ObjectId) -> Result<PageContent, Exceeded> {
+    let doc = cache.doc;
+    let mut data = Vec::new();
+    for id in doc.get_page_contents(page) {
+        if let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) {
+            data.extend(cache.budget.decode_or_raw(stream)?);
+            data.push(b'\n');
+        }
+    }
     let (own, inherited) = doc.get_page_resources(page).unwrap_or((None, Vec::new()));
-    let mut resources: Vec<&Dictionary> = own.into_iter().collect();
+    let mut resources: Vec<&'a Dictionary> = own.into_iter().collect();
     resources.extend(
         inherited
             .iter()
             .filter_map(|id| doc.get_dictionary(*id).ok()),
     );
     let mut interp = Interpreter {
-        doc,
         cache,
         out: PageContent::default(),
-        operations: 0,
     };
-    interp.run(&data, &resources, GraphicsState::default(), 0);
-    interp.out
+    interp.run(&data, &resources, GraphicsState::default(), 0)?;
+    Ok(interp.out)
 }
 
 #[cfg(test)]

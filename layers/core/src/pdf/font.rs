@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use lopdf::{Dictionary, Document, Object};
 
+use super::budget::{Budget, Exceeded};
 use super::cmap::ToUnicode;
 
 /// One decoded glyph.
@@ -179,12 +180,12 @@ fn descriptor<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<&'a Diction
 }
 
 impl Font {
-    /// Builds a decoder from a font dictionary; never fails (unknown parts degrade to
-    /// "unmappable" glyphs rather than errors).
-    pub fn load(doc: &Document, dict: &Dictionary) -> Font {
+    /// Builds a decoder from a font dictionary. Fails only on an exceeded budget: unknown parts
+    /// degrade to "unmappable" glyphs rather than errors.
+    pub fn load(doc: &Document, dict: &Dictionary, budget: &mut Budget) -> Result<Font, Exceeded> {
         let subtype = name(doc, dict, b"Subtype").unwrap_or_default();
         if subtype == b"Type0" {
-            return Self::load_composite(doc, dict);
+            return Self::load_composite(doc, dict, budget);
         }
         let base = name(doc, dict, b"BaseFont").unwrap_or_default();
         let base_str = String::from_utf8_lossy(base);
@@ -231,7 +232,7 @@ impl Font {
                 }
             }
         }
-        if let Some(map) = Self::to_unicode(doc, dict) {
+        if let Some(map) = Self::to_unicode(doc, dict, budget)? {
             for (code, slot) in table.iter_mut().enumerate() {
                 if let Some(text) = map.lookup(code as u32, 1) {
                     *slot = Some(text);
@@ -260,25 +261,32 @@ impl Font {
             // Standard 14 fonts without /Widths: a space is about a quarter em.
             widths[32] = 250.0;
         }
-        Font {
+        Ok(Font {
             kind: Kind::Simple { table, widths },
             scale,
             bold: is_bold(doc, dict, descriptor),
             vertical: false,
             symbolic,
-        }
+        })
     }
 
-    fn to_unicode(doc: &Document, dict: &Dictionary) -> Option<ToUnicode> {
-        let stream = get(doc, dict, b"ToUnicode")?.as_stream().ok()?;
-        let data = stream
-            .decompressed_content()
-            .unwrap_or_else(|_| stream.content.clone());
-        let map = ToUnicode::parse(&data);
-        (!map.is_empty()).then_some(map)
+    fn to_unicode(
+        doc: &Document,
+        dict: &Dictionary,
+        budget: &mut Budget,
+    ) -> Result<Option<ToUnicode>, Exceeded> {
+        let Some(stream) = get(doc, dict, b"ToUnicode").and_then(|o| o.as_stream().ok()) else {
+            return Ok(None);
+        };
+        let map = ToUnicode::parse(&budget.decode_or_raw(stream)?);
+        Ok((!map.is_empty()).then_some(map))
     }
 
-    fn load_composite(doc: &Document, dict: &Dictionary) -> Font {
+    fn load_composite(
+        doc: &Document,
+        dict: &Dictionary,
+        budget: &mut Budget,
+    ) -> Result<Font, Exceeded> {
         let encoding = name(doc, dict, b"Encoding").unwrap_or_default();
         let vertical = encoding.ends_with(b"-V");
         let utf16 = {
@@ -300,9 +308,9 @@ impl Font {
                 parse_cid_widths(doc, w, &mut widths);
             }
         }
-        Font {
+        Ok(Font {
             kind: Kind::Composite {
-                to_unicode: Self::to_unicode(doc, dict),
+                to_unicode: Self::to_unicode(doc, dict, budget)?,
                 utf16,
                 widths,
                 default_width,
@@ -311,7 +319,7 @@ impl Font {
             bold,
             vertical,
             symbolic: false,
-        }
+        })
     }
 
     /// Splits a shown string into glyphs.
@@ -401,6 +409,11 @@ fn parse_cid_widths(doc: &Document, w: &[Object], out: &mut HashMap<u32, f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pdf::budget::Limits;
+
+    fn load(font: &Dictionary) -> Font {
+        Font::load(&Document::new(), font, &mut Budget::new(Limits::default())).expect("budget")
+    }
 
     #[test]
     fn glyph_names() {
@@ -414,13 +427,12 @@ mod tests {
 
     #[test]
     fn winansi_simple_font() {
-        let doc = Document::new();
         let mut font = Dictionary::new();
         font.set("Type", Object::Name(b"Font".to_vec()));
         font.set("Subtype", Object::Name(b"Type1".to_vec()));
         font.set("BaseFont", Object::Name(b"Helvetica-Bold".to_vec()));
         font.set("Encoding", Object::Name(b"WinAnsiEncoding".to_vec()));
-        let font = Font::load(&doc, &font);
+        let font = load(&font);
         let text: String = font
             .decode(b"caf\xe9 \x9c")
             .into_iter()
@@ -432,12 +444,11 @@ mod tests {
 
     #[test]
     fn identity_h_without_to_unicode_is_unmappable() {
-        let doc = Document::new();
         let mut font = Dictionary::new();
         font.set("Type", Object::Name(b"Font".to_vec()));
         font.set("Subtype", Object::Name(b"Type0".to_vec()));
         font.set("Encoding", Object::Name(b"Identity-H".to_vec()));
-        let font = Font::load(&doc, &font);
+        let font = load(&font);
         let glyphs = font.decode(&[0, 5, 0, 6]);
         assert_eq!(glyphs.len(), 2);
         assert!(glyphs.iter().all(|g| g.text.is_none()));

@@ -5,6 +5,8 @@
 //! that fonts without a usable Unicode mapping are detected and their pages flagged, never
 //! indexed as junk.
 
+mod budget;
+mod cache;
 mod cmap;
 mod content;
 mod font;
@@ -17,6 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use lopdf::{Document, LoadOptions};
 use serde::{Deserialize, Serialize};
 
+pub use budget::{Exceeded, Limits, Usage};
 pub use structure::Block;
 
 use crate::text::junk_ratio;
@@ -32,6 +35,8 @@ pub enum PdfError {
     WrongPassword,
     #[error("the PDF has no pages")]
     NoPages,
+    #[error("the PDF exceeds its extraction budget: {0}")]
+    OverBudget(#[from] Exceeded),
 }
 
 /// Why a page contributes no text to the index.
@@ -88,6 +93,7 @@ pub struct Extracted {
     pub encrypted: bool,
     /// The cross-reference data was damaged and rebuilt.
     pub repaired: bool,
+    pub usage: Usage,
 }
 
 /// Share of unmappable glyphs above which a page is skipped rather than indexed partially.
@@ -95,20 +101,33 @@ const MAX_UNMAPPABLE_SHARE: f32 = 0.2;
 /// Share of junk-looking words above which a page is skipped.
 const MAX_JUNK_SHARE: f32 = 0.3;
 
-/// Extracts the text of every page. `password` opens encrypted files whose user password is
-/// not empty.
+/// What `extract` reports when the parser panicked (the fuzz test looks for it).
+pub const PANIC_MESSAGE: &str = "the parser failed on this file";
+
+/// Extracts the text of every page within the default [`Limits`]. `password` opens encrypted
+/// files whose user password is not empty.
 pub fn extract(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfError> {
-    // lopdf is a parser of untrusted input: a panic inside it must not take the process down.
-    catch_unwind(AssertUnwindSafe(|| extract_inner(bytes, password))).unwrap_or_else(|_| {
-        Err(PdfError::Unreadable(
-            "the parser failed on this file".into(),
-        ))
-    })
+    extract_with_limits(bytes, password, Limits::default())
 }
 
-fn load(bytes: &[u8], password: Option<&str>) -> Result<Document, PdfError> {
+/// [`extract`] within the given limits; a document over one of them fails with
+/// [`PdfError::OverBudget`].
+pub fn extract_with_limits(
+    bytes: &[u8],
+    password: Option<&str>,
+    limits: Limits,
+) -> Result<Extracted, PdfError> {
+    // lopdf is a parser of untrusted input: a panic inside it must not take the process down.
+    catch_unwind(AssertUnwindSafe(|| extract_inner(bytes, password, limits)))
+        .unwrap_or_else(|_| Err(PdfError::Unreadable(PANIC_MESSAGE.into())))
+}
+
+fn load(bytes: &[u8], password: Option<&str>, limits: &Limits) -> Result<Document, PdfError> {
     let options = LoadOptions {
         password: password.map(str::to_owned),
+        // Object and xref streams are decoded while loading, each within this bound (lopdf
+        // bounds each stream, not their sum).
+        max_decompressed_size: Some(limits.decoded_bytes),
         ..LoadOptions::default()
     };
     match Document::load_mem_with_options(bytes, options) {
@@ -124,11 +143,15 @@ fn load(bytes: &[u8], password: Option<&str>) -> Result<Document, PdfError> {
     }
 }
 
-fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfError> {
+fn extract_inner(
+    bytes: &[u8],
+    password: Option<&str>,
+    limits: Limits,
+) -> Result<Extracted, PdfError> {
     if !bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
         return Err(PdfError::Unreadable("no %PDF- header".into()));
     }
-    let doc = load(bytes, password)?;
+    let doc = load(bytes, password, &limits)?;
     if doc.is_encrypted() {
         return Err(if password.is_some() {
             PdfError::WrongPassword
@@ -136,7 +159,11 @@ fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfE
             PdfError::PasswordRequired
         });
     }
-    let page_ids = doc.get_pages();
+    // Not `get_pages`: it reserves room for the pages a (possibly forged) /Count announces.
+    let mut page_ids = Vec::new();
+    for id in doc.page_iter() {
+        page_ids.push(id);
+    }
     if page_ids.is_empty() {
         // lopdf leaves an encrypted file it could not open without objects.
         return Err(match (doc.trailer.has(b"Encrypt"), password) {
@@ -145,18 +172,15 @@ fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfE
             (true, Some(_)) => PdfError::WrongPassword,
         });
     }
-    let mut cache = content::FontCache::default();
-    let mut raw: Vec<(Vec<layout::Line>, usize, usize)> = page_ids
-        .values()
-        .map(|&id| {
-            let content = content::page_content(&doc, id, &mut cache);
-            (
-                layout::lines(&content.runs),
-                content.glyphs,
-                content.unmappable,
-            )
-        })
-        .collect();
+    let mut cache = cache::Cache::new(&doc, budget::Budget::new(limits));
+    let mut raw: Vec<(Vec<layout::Line>, usize, usize)> = Vec::with_capacity(page_ids.len());
+    for &id in &page_ids {
+        let content = content::page_content(&mut cache, id)?;
+        let lines = layout::lines(&content.runs, &cache.budget)?;
+        raw.push((lines, content.glyphs, content.unmappable));
+    }
+    cache.budget.check_time()?;
+    let usage = cache.budget.usage();
 
     let mut lines: Vec<Vec<layout::Line>> =
         raw.iter_mut().map(|r| std::mem::take(&mut r.0)).collect();
@@ -208,6 +232,7 @@ fn extract_inner(bytes: &[u8], password: Option<&str>) -> Result<Extracted, PdfE
         pages,
         encrypted: doc.was_encrypted(),
         repaired: doc.xref_recovery.is_some(),
+        usage,
     })
 }
 
