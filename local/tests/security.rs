@@ -3,6 +3,8 @@
 //! hostile document names, the audit trail and the last administrator.
 
 mod common;
+#[path = "../../layers/core/tests/hostile/mod.rs"]
+mod hostile;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -338,4 +340,86 @@ fn hostile_names_last_admin_and_the_audit_trail() {
         server.log().contains("serving on http://127.0.0.1:"),
         "rag serve binds loopback by default and says so"
     );
+}
+
+/// A decompression bomb (1 GiB of zeros, listed three times) and a CPU bomb uploaded to a
+/// running service: each ends `failed` with the budget it exceeded, the index is untouched, and
+/// questions and a second upload go on meanwhile. Peak memory grows by less than the decoded
+/// bytes budget (256 MiB) plus 128 MiB of slack for the upload and the allocator; before the
+/// budgets the same bomb took 4 GiB.
+#[test]
+fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
+    let Some(server) = start_with(None, &[("INDEX_REFRESH_SECS", "1")]) else {
+        return;
+    };
+    let client = Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let (admin, alice) = (token(&client, &server, "admin"), token(&client, &server, "alice"));
+    let version = ask(&client, &server, &alice)["index_version"].clone();
+    let before = server.peak_rss_kib().expect("VmHWM");
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asker = {
+        let (stop, base, alice) = (stop.clone(), server.base.clone(), alice.clone());
+        std::thread::spawn(move || {
+            let client = Client::new();
+            let mut answered = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = client
+                    .post(format!("{base}/query"))
+                    .bearer_auth(&alice)
+                    .json(&json!({"question": QUESTION}))
+                    .send()
+                    .expect("query")
+                    .status();
+                assert_eq!(status.as_u16(), 200);
+                answered += 1;
+            }
+            answered
+        })
+    };
+    let upload = |name: &str, pdf: Vec<u8>| -> Value {
+        let response = client
+            .post(format!("{}/documents", server.base))
+            .query(&[("name", name)])
+            .bearer_auth(&admin)
+            .body(pdf)
+            .send()
+            .expect("upload");
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().expect("json")
+    };
+    for (name, pdf) in [
+        ("bomb.pdf", hostile::decompression_bomb(hostile::BOMB_BYTES, 3)),
+        ("fonts.pdf", hostile::inline_font_switches(800)),
+        ("forms.pdf", hostile::self_drawing_form(4, 200)),
+    ] {
+        let started = Instant::now();
+        let outcome = upload(name, pdf);
+        let document = &outcome["documents"][0];
+        eprintln!("{name}: {:?}, {document}", started.elapsed());
+        if name != "fonts.pdf" {
+            assert_eq!(document["status"], "failed", "{outcome}");
+            let reason = document["reason"].as_str().unwrap_or_default();
+            assert!(reason.contains("budget"), "{reason}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{name}");
+    }
+    let second = upload(
+        "notes.pdf",
+        hostile::plain_text(&["Procedure: restart the print spooler from the services console."]),
+    );
+    assert_eq!(second["documents"][0]["status"], "indexed", "{second}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answered = asker.join().expect("asker");
+    assert!(answered > 0, "questions were answered during the uploads");
+
+    let growth_mib = server.peak_rss_kib().expect("VmHWM").saturating_sub(before) / 1024;
+    eprintln!("peak RSS growth {growth_mib} MiB; {answered} questions answered meanwhile");
+    assert!(growth_mib < 256 + 128, "peak RSS grew by {growth_mib} MiB");
+    std::thread::sleep(Duration::from_secs(3));
+    let after = ask(&client, &server, &alice);
+    assert_ne!(after["index_version"], version, "the second upload was published");
 }

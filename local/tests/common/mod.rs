@@ -23,6 +23,19 @@ pub struct Server {
 }
 
 impl Server {
+    /// Peak resident memory of the server process so far (VmHWM), in KiB (Linux).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// What the server has logged so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._data.path().join("serve.log")).unwrap_or_default()
