@@ -356,7 +356,10 @@ fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
         .timeout(Duration::from_secs(120))
         .build()
         .expect("client");
-    let (admin, alice) = (token(&client, &server, "admin"), token(&client, &server, "alice"));
+    let (admin, alice) = (
+        token(&client, &server, "admin"),
+        token(&client, &server, "alice"),
+    );
     let version = ask(&client, &server, &alice)["index_version"].clone();
     let before = server.peak_rss_kib().expect("VmHWM");
 
@@ -392,7 +395,10 @@ fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
         response.json().expect("json")
     };
     for (name, pdf) in [
-        ("bomb.pdf", hostile::decompression_bomb(hostile::BOMB_BYTES, 3)),
+        (
+            "bomb.pdf",
+            hostile::decompression_bomb(hostile::BOMB_BYTES, 3),
+        ),
         ("fonts.pdf", hostile::inline_font_switches(800)),
         ("forms.pdf", hostile::self_drawing_form(4, 200)),
     ] {
@@ -421,5 +427,8 @@ fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
     assert!(growth_mib < 256 + 128, "peak RSS grew by {growth_mib} MiB");
     std::thread::sleep(Duration::from_secs(3));
     let after = ask(&client, &server, &alice);
-    assert_ne!(after["index_version"], version, "the second upload was published");
+    assert_ne!(
+        after["index_version"], version,
+        "the second upload was published"
+    );
 }

@@ -534,7 +534,10 @@ mod tests {
             .expect("show ssl")
             .try_get(0)
             .expect("text");
-        assert_eq!(ssl, "on", "the test server must offer TLS (Debian's default)");
+        assert_eq!(
+            ssl, "on",
+            "the test server must offer TLS (Debian's default)"
+        );
         assert!(!encrypted(&plain).await, "no sslmode: plain, as before");
 
         let required = PostgresStore::connect(&format!("{}?sslmode=require", db.url))
