@@ -14,6 +14,14 @@ use common::{Server, start_with};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
+/// One scenario at a time: two of them measure latency and memory, which other servers of this
+/// binary running beside them would skew.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ALONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const WEBHOOK_SECRET: &str = "a-webhook-secret-of-some-length";
 const QUESTION: &str = "Comment réinitialiser mon mot de passe ?";
 
@@ -70,6 +78,7 @@ fn raw(server: &Server, request: &[u8], wait: Duration) -> (String, Duration) {
 
 #[test]
 fn forged_bucket_events_change_nothing() {
+    let _alone = alone();
     // Without a secret, the webhook is not served at all.
     let Some(open) = start_with(None, &[]) else {
         return;
@@ -149,6 +158,7 @@ fn forged_bucket_events_change_nothing() {
 
 #[test]
 fn requests_are_authenticated_before_their_body_is_read_and_slow_clients_are_cut() {
+    let _alone = alone();
     let Some(server) = start_with(None, &[]) else {
         return;
     };
@@ -175,6 +185,7 @@ fn requests_are_authenticated_before_their_body_is_read_and_slow_clients_are_cut
 
 #[test]
 fn password_guessing_is_throttled_and_health_stays_fast() {
+    let _alone = alone();
     let Some(server) = start_with(None, &[]) else {
         return;
     };
@@ -263,6 +274,7 @@ fn password_guessing_is_throttled_and_health_stays_fast() {
 
 #[test]
 fn hostile_names_last_admin_and_the_audit_trail() {
+    let _alone = alone();
     let Some(server) = start_with(None, &[]) else {
         return;
     };
@@ -349,6 +361,7 @@ fn hostile_names_last_admin_and_the_audit_trail() {
 /// budgets the same bomb took 4 GiB.
 #[test]
 fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
+    let _alone = alone();
     let Some(server) = start_with(None, &[("INDEX_REFRESH_SECS", "1")]) else {
         return;
     };
