@@ -447,7 +447,10 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
         (415, Some("not_pdf"))
     );
     let pdf = std::fs::read(support::repo_root().join("data/pdf").join(SAMPLE)).expect("pdf");
-    let (status, _) = upload("copy.pdf", None, pdf.clone());
+    // Refused on its headers: the server answers before reading the body and closes the
+    // connection, so a body larger than the socket buffers would meet a reset instead of the
+    // answer (security.rs checks the 60 MiB case on a raw connection).
+    let (status, _) = upload("copy.pdf", None, pdf[..4096].to_vec());
     assert_eq!(status, 401);
     let (status, body) = upload("copy.pdf", Some(&admin), pdf);
     assert_eq!(status, 200, "{body}");
