@@ -354,6 +354,26 @@ fn hostile_names_last_admin_and_the_audit_trail() {
     );
 }
 
+#[test]
+fn logs_are_json_lines_when_asked() {
+    let _alone = alone();
+    let Some(server) = start_with(None, &[("RAG_LOG", "info"), ("RAG_LOG_FORMAT", "json")]) else {
+        return;
+    };
+    let log = server.log();
+    let records: Vec<Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["fields"]["message"] == "listening" && r["level"] == "INFO"),
+        "{log}"
+    );
+}
+
 /// A decompression bomb (1 GiB of zeros, listed three times) and a CPU bomb uploaded to a
 /// running service: each ends `failed` with the budget it exceeded, the index is untouched, and
 /// questions and a second upload go on meanwhile. Peak memory grows by less than the decoded

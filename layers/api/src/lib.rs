@@ -227,15 +227,22 @@ pub fn in_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
-/// Logs as JSON in Lambda (CloudWatch), as text elsewhere; filter from `RAG_LOG`.
+/// Whether logs are JSON lines (one object per line, for CloudWatch and cluster log
+/// collectors): `RAG_LOG_FORMAT=json` or `text`; by default JSON in Lambda, text elsewhere.
+pub fn json_logs() -> bool {
+    std::env::var("RAG_LOG_FORMAT").map_or_else(|_| in_lambda(), |f| f.eq_ignore_ascii_case("json"))
+}
+
+/// Logs to stdout as [`json_logs`] says; filter from `RAG_LOG` (default `info`). Lambda adds its
+/// own timestamps.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RAG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if in_lambda() {
-        builder.json().without_time().init();
-    } else {
-        builder.init();
+    match (json_logs(), in_lambda()) {
+        (true, true) => builder.json().without_time().init(),
+        (true, false) => builder.json().init(),
+        (false, _) => builder.init(),
     }
 }
 
