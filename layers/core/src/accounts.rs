@@ -167,7 +167,8 @@ pub async fn login(
 ) -> Result<Token, AuthError> {
     let keys = Keys::new(username, client);
     let _turn = throttle::hash_turn().await?;
-    if let Some(throttled) = throttle::check(store, &keys).await? {
+    let standing = throttle::check(store, &keys).await?;
+    if let Some(throttled) = standing.throttled {
         return Err(AuthError::Throttled(throttled));
     }
     let user = store.user(username).await?;
@@ -185,7 +186,7 @@ pub async fn login(
             return Err(AuthError::InvalidCredentials);
         }
     };
-    throttle::succeeded(store, &keys).await?;
+    throttle::succeeded(store, &keys, &standing).await?;
     if !user.active {
         return Err(AuthError::Deactivated);
     }

@@ -47,19 +47,36 @@ impl Keys {
     }
 }
 
-/// Refuses an attempt whose account or address has used up its failures.
-pub async fn check(store: &dyn AttemptStore, keys: &Keys) -> Result<Option<Throttled>, StoreError> {
+/// Where an attempt stands before its password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// Set when the account or the address has used up its failures.
+    pub throttled: Option<Throttled>,
+    /// The account's failures in the window: a success only needs to forget them when some.
+    account_failures: u32,
+}
+
+/// Reads the failures of an attempt's account and address.
+pub async fn check(store: &dyn AttemptStore, keys: &Keys) -> Result<Standing, StoreError> {
     let now = now_ms();
     let window = WINDOW.as_millis() as i64;
+    let mut standing = Standing {
+        throttled: None,
+        account_failures: 0,
+    };
     for (key, limit) in keys.limits() {
         let (failures, oldest) = store.failures(key, now - window).await?;
+        if *key == keys.account {
+            standing.account_failures = failures;
+        }
         if failures >= limit {
             let free_at = oldest.unwrap_or(now) + window;
             let retry_after_secs = ((free_at - now).max(1000) as u64).div_ceil(1000);
-            return Ok(Some(Throttled { retry_after_secs }));
+            standing.throttled = Some(Throttled { retry_after_secs });
+            break;
         }
     }
-    Ok(None)
+    Ok(standing)
 }
 
 /// Counts a failed attempt against its account and address.
@@ -71,8 +88,16 @@ pub async fn failed(store: &dyn AttemptStore, keys: &Keys) -> Result<(), StoreEr
         .await
 }
 
-/// A successful login forgets its account's failures (not its address's).
-pub async fn succeeded(store: &dyn AttemptStore, keys: &Keys) -> Result<(), StoreError> {
+/// A successful login forgets its account's failures (not its address's); without any, it
+/// writes nothing, so an ordinary login costs two reads.
+pub async fn succeeded(
+    store: &dyn AttemptStore,
+    keys: &Keys,
+    standing: &Standing,
+) -> Result<(), StoreError> {
+    if standing.account_failures == 0 {
+        return Ok(());
+    }
     store.clear_failures(&keys.account).await
 }
 
