@@ -1,8 +1,13 @@
-//! The login function: POST /auth/login.
+//! The login function: POST /auth/login, and the accounts it checks: /admin/users (create,
+//! activate, deactivate, promote) and /admin/audit.
 
 use rag_api::{Needs, routes, run_function};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    run_function(routes::auth::router(), Needs::NOTHING).await
+    run_function(
+        routes::auth::router().merge(routes::admin::router()),
+        Needs::NOTHING,
+    )
+    .await
 }

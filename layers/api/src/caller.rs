@@ -3,9 +3,8 @@
 //! request head before any body extractor reads a byte of the body.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use rag_core::accounts;
 use rag_core::store::User;
 
@@ -59,55 +58,6 @@ impl FromRequestParts<App> for ClientAddress {
         };
         Ok(ClientAddress(source_ip))
     }
-}
-
-/// The bucket's notifications: a request carrying the webhook secret, in
-/// `Authorization: Bearer <secret>` (MinIO's `auth_token`) or as the password of
-/// `Authorization: Basic` (an SNS subscription URL `https://user:secret@host/events/s3`). Never
-/// from the query string, which ends up in access logs. Without a configured secret the webhook
-/// is not served at all.
-pub struct BucketEvent;
-
-impl FromRequestParts<App> for BucketEvent {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let Some(secret) = app.ingest.as_ref().and_then(|i| i.webhook_token.as_deref()) else {
-            return Err(ApiError::not_found());
-        };
-        let given = bearer(&parts.headers).map(str::to_owned).or_else(|| {
-            use base64::Engine as _;
-            let basic = credentials(&parts.headers, "basic")?;
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(basic)
-                .ok()?;
-            let decoded = String::from_utf8(decoded).ok()?;
-            decoded
-                .split_once(':')
-                .map(|(_, password)| password.to_owned())
-        });
-        if given.is_some_and(|g| same_secret(&g, secret)) {
-            Ok(BucketEvent)
-        } else {
-            // SNS sends Basic credentials only after a challenge.
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "missing or wrong webhook secret",
-            )
-            .with_header(WWW_AUTHENTICATE, "Basic realm=\"events\""))
-        }
-    }
-}
-
-/// Compares digests in constant time: neither the time taken nor an early exit says how much
-/// of a guess was right.
-fn same_secret(given: &str, expected: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    use subtle::ConstantTimeEq;
-    Sha256::digest(given.as_bytes())
-        .ct_eq(&Sha256::digest(expected.as_bytes()))
-        .into()
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

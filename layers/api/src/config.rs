@@ -4,16 +4,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rag_core::accounts::{self, DEFAULT_TTL_SECS, Tokens};
+#[cfg(feature = "ingest")]
 use rag_core::chunk::ChunkParams;
 use rag_core::collection::DEFAULT_COLLECTION;
+#[cfg(feature = "ingest")]
 use rag_core::documents::Documents;
-use rag_core::embed::{Models, Precision, load_models};
+#[cfg(feature = "engine")]
+use rag_core::embed::Models;
+use rag_core::embed::Precision;
 use rag_core::generate::{Endpoint, Provider};
+#[cfg(feature = "engine")]
 use rag_core::live::LiveIndex;
+#[cfg(feature = "engine")]
 use rag_core::objects::ObjectStore;
 use rag_core::store::{PostgresStore, SqliteStore, Store};
 
+#[cfg(feature = "ingest")]
 use crate::state::Ingest;
+#[cfg(feature = "ingest")]
 use rag_core::track::Tracker;
 
 /// Default model per provider: the original project's Gemini model, a small OpenAI one.
@@ -57,6 +65,8 @@ pub enum ConfigError {
     Store(#[from] rag_core::store::StoreError),
     #[error("engine: {0}")]
     Engine(String),
+    #[error(transparent)]
+    Parameter(#[from] rag_core::secrets::SecretError),
 }
 
 /// Service settings.
@@ -116,6 +126,14 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// Where the models are: the model layer's `/opt/models` in AWS Lambda, `./models` elsewhere.
+fn default_model_dir() -> PathBuf {
+    match crate::in_lambda() {
+        true => "/opt/models".into(),
+        false => "models".into(),
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -144,9 +162,14 @@ fn webhook_token() -> Result<Option<String>, ConfigError> {
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
+        if var("DYNAMODB_TABLE").is_some() {
+            return Err(ConfigError::Invalid(
+                "DYNAMODB_TABLE is set, but this build has no DynamoDB store yet: set DATABASE_URL (PostgreSQL) instead".into(),
+            ));
+        }
         Ok(Config {
             data_dir: var("RAG_DATA_DIR").map_or_else(|| "data".into(), PathBuf::from),
-            model_dir: var("RAG_MODEL_DIR").map_or_else(|| "models".into(), PathBuf::from),
+            model_dir: var("RAG_MODEL_DIR").map_or_else(default_model_dir, PathBuf::from),
             models: var("RAG_MODEL")
                 .unwrap_or_else(|| "multilingual-e5-small,use-m3".into())
                 .split(',')
@@ -175,6 +198,67 @@ impl Config {
     }
 
     /// Where the HTTP server listens outside Lambda.
+    /// What a function starts from: [`Config::from_env`], the secrets that `*_PARAMETER`
+    /// settings name read from Parameter Store, and in AWS Lambda the settings without which
+    /// a function would lose data.
+    pub async fn load(needs: crate::Needs) -> Result<Config, ConfigError> {
+        let mut config = Config::from_env()?;
+        config.read_parameters().await?;
+        if crate::in_lambda() {
+            config.check_durable(needs)?;
+        }
+        Ok(config)
+    }
+
+    /// Fills each secret left unset from the SecureString parameter its `*_PARAMETER` setting
+    /// names: `JWT_SECRET_PARAMETER`, `DATABASE_URL_PARAMETER`, `LLM_API_KEY_PARAMETER`, and
+    /// `RAG_ADMIN_PASSWORD_PARAMETER` (with `RAG_ADMIN_USERNAME`, the first administrator).
+    async fn read_parameters(&mut self) -> Result<(), ConfigError> {
+        let mut admin_password = None;
+        let mut wanted = vec![
+            ("JWT_SECRET_PARAMETER", &mut self.jwt_secret),
+            ("DATABASE_URL_PARAMETER", &mut self.database_url),
+        ];
+        if let Some((_, endpoint)) = &mut self.llm {
+            wanted.push(("LLM_API_KEY_PARAMETER", &mut endpoint.api_key));
+        }
+        if self.admin.is_none() {
+            wanted.push(("RAG_ADMIN_PASSWORD_PARAMETER", &mut admin_password));
+        }
+        let wanted: Vec<_> = wanted
+            .into_iter()
+            .filter(|(_, secret)| secret.is_none())
+            .filter_map(|(setting, secret)| Some((var(setting)?, secret)))
+            .collect();
+        if !wanted.is_empty() {
+            let parameters = rag_core::secrets::ParameterStore::from_env().await;
+            for (name, secret) in wanted {
+                *secret = Some(parameters.get(&name).await?);
+            }
+        }
+        if let Some(password) = admin_password {
+            self.admin = var("RAG_ADMIN_USERNAME").map(|user| (user, password));
+        }
+        Ok(())
+    }
+
+    /// A Lambda sandbox's disk is read-only but for a `/tmp` that disappears with it: the
+    /// embedded database and the local object store would lose every write, so a function
+    /// refuses to start without a real store and, when it reads or writes the index, a bucket.
+    pub fn check_durable(&self, needs: crate::Needs) -> Result<(), ConfigError> {
+        if self.database_url.is_none() {
+            return Err(ConfigError::Invalid(
+                "in AWS Lambda the store must be set: DATABASE_URL or DATABASE_URL_PARAMETER (the embedded database would be lost with the sandbox)".into(),
+            ));
+        }
+        if (needs.engine || needs.ingest) && self.bucket.is_none() {
+            return Err(ConfigError::Invalid(
+                "in AWS Lambda S3_BUCKET must be set: the index and the documents live in the bucket".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn address(&self) -> std::net::SocketAddr {
         (self.host, self.port).into()
     }
@@ -205,6 +289,7 @@ impl Config {
     }
 
     /// Loads the embedding models (once per process: they are the cold start's largest cost).
+    #[cfg(feature = "engine")]
     pub async fn models(&self) -> Result<Arc<Models>, ConfigError> {
         let (dir, names, precision, threads) = (
             self.model_dir.clone(),
@@ -212,16 +297,19 @@ impl Config {
             self.precision,
             self.threads,
         );
-        tokio::task::spawn_blocking(move || load_models(&dir, &names, precision, threads))
-            .await
-            .map_err(|e| ConfigError::Engine(e.to_string()))?
-            .map(Arc::new)
-            .map_err(|e| ConfigError::Engine(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            rag_core::embed::load_models(&dir, &names, precision, threads)
+        })
+        .await
+        .map_err(|e| ConfigError::Engine(e.to_string()))?
+        .map(Arc::new)
+        .map_err(|e| ConfigError::Engine(e.to_string()))
     }
 
     /// The collection's current index over `models`, loaded now (the cold start) and refreshed
     /// while the process lives. A collection not yet published, or an unreachable store, leaves
     /// the process up, answering 503 until an index loads.
+    #[cfg(feature = "engine")]
     pub async fn engine(
         &self,
         models: Arc<Models>,
@@ -241,6 +329,7 @@ impl Config {
     }
 
     /// The collection's documents in `objects`, ingested with `models`.
+    #[cfg(feature = "ingest")]
     pub fn ingest(
         &self,
         models: Arc<Models>,

@@ -225,6 +225,9 @@ pub struct AuditResponse {
 pub struct HealthResponse {
     /// "ok", or "unavailable" when the store does not answer.
     pub status: String,
+    /// True when this process can serve its routes: the store answers and, where it answers
+    /// questions, an index version is loaded (false during a cold start's loading).
+    pub ready: bool,
     pub version: String,
     /// Index version loaded by this process (absent where no index is needed).
     pub index_version: Option<String>,

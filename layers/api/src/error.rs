@@ -9,10 +9,13 @@ use rag_core::accounts::AuthError;
 use rag_core::assistant::AskError;
 use rag_core::cluster::ClusterError;
 use rag_core::cluster::runs::RunError;
+#[cfg(feature = "ingest")]
 use rag_core::collection::CollectionError;
+#[cfg(feature = "ingest")]
 use rag_core::documents::DocumentsError;
 use rag_core::query::QueryError;
 use rag_core::store::StoreError;
+#[cfg(feature = "ingest")]
 use rag_core::update::UpdateError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -231,6 +234,7 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
+#[cfg(feature = "ingest")]
 impl From<DocumentsError> for ApiError {
     fn from(e: DocumentsError) -> Self {
         let msg = e.to_string();

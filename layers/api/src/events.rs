@@ -1,11 +1,69 @@
 //! S3 bucket notifications, in the forms they arrive: the Lambda `S3Event`, the same JSON
 //! POSTed by MinIO and other S3-compatible servers, or wrapped in an SNS envelope (an SNS HTTP
 //! subscription). Only the bucket and object keys matter: what to do with each key is read from
-//! the bucket. Webhook bodies are read leniently (S3-compatible servers omit fields AWS sends).
+//! the bucket. Webhook bodies are read leniently (S3-compatible servers omit fields AWS sends);
+//! only a caller holding the webhook secret may send them.
 
 use aws_lambda_events::s3::S3Event;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
+
+use crate::caller::{bearer, credentials};
+use crate::error::ApiError;
+use crate::state::App;
+
+/// The bucket's notifications: a request carrying the webhook secret, in
+/// `Authorization: Bearer <secret>` (MinIO's `auth_token`) or as the password of
+/// `Authorization: Basic` (an SNS subscription URL `https://user:secret@host/events/s3`). Never
+/// from the query string, which ends up in access logs. Without a configured secret the webhook
+/// is not served at all.
+pub struct BucketEvent;
+
+impl FromRequestParts<App> for BucketEvent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(secret) = app.ingest.as_ref().and_then(|i| i.webhook_token.as_deref()) else {
+            return Err(ApiError::not_found());
+        };
+        let given = bearer(&parts.headers).map(str::to_owned).or_else(|| {
+            use base64::Engine as _;
+            let basic = credentials(&parts.headers, "basic")?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(basic)
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            decoded
+                .split_once(':')
+                .map(|(_, password)| password.to_owned())
+        });
+        if given.is_some_and(|g| same_secret(&g, secret)) {
+            Ok(BucketEvent)
+        } else {
+            // SNS sends Basic credentials only after a challenge.
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "missing or wrong webhook secret",
+            )
+            .with_header(WWW_AUTHENTICATE, "Basic realm=\"events\""))
+        }
+    }
+}
+
+/// Compares digests in constant time: neither the time taken nor an early exit says how much
+/// of a guess was right.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(expected.as_bytes()))
+        .into()
+}
 
 /// What a notification asks for.
 #[derive(Debug, PartialEq)]

@@ -6,6 +6,7 @@ pub mod caller;
 pub mod config;
 pub mod dto;
 pub mod error;
+#[cfg(feature = "ingest")]
 pub mod events;
 pub mod routes;
 pub mod server;
@@ -32,6 +33,7 @@ pub fn finish(routes: Router<App>, app: App) -> Router {
 }
 
 /// Every route, as the local gateway serves them.
+#[cfg(all(feature = "engine", feature = "ingest", feature = "kmeans"))]
 pub fn all_routes() -> Router<App> {
     Router::new()
         .merge(routes::auth::router())
@@ -44,7 +46,8 @@ pub fn all_routes() -> Router<App> {
         .merge(routes::docs::router())
 }
 
-/// What a function loads at start besides the store and the token signer.
+/// What a function loads at start besides the store and the token signer (each part only
+/// where its feature is built in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
     /// The models and the live index, to answer questions.
@@ -58,18 +61,34 @@ impl Needs {
         engine: false,
         ingest: false,
     };
+    #[cfg(feature = "engine")]
     pub const ENGINE: Needs = Needs {
         engine: true,
         ingest: false,
     };
+    #[cfg(feature = "ingest")]
     pub const INGEST: Needs = Needs {
         engine: false,
         ingest: true,
     };
+    #[cfg(feature = "ingest")]
     pub const EVERYTHING: Needs = Needs {
         engine: true,
         ingest: true,
     };
+}
+
+impl Needs {
+    /// Refuses a need this binary was built without (a function asking for the models must
+    /// enable rag-api's `engine` or `ingest` feature).
+    fn built_in(self) -> Result<(), ConfigError> {
+        if self.engine && !cfg!(feature = "engine") || self.ingest && !cfg!(feature = "ingest") {
+            return Err(ConfigError::Engine(format!(
+                "{self:?}: this binary was built without the feature that loads it"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// How stale the cached cluster centroids may be: a new clustering run applies to new
@@ -81,33 +100,36 @@ impl App {
     /// models and the object-store client are built once even when both the engine and
     /// ingestion use them.
     pub async fn from_config(config: &Config, needs: Needs) -> Result<App, ConfigError> {
-        let models = if needs.engine || needs.ingest {
-            Some(config.models().await?)
-        } else {
-            None
-        };
+        needs.built_in()?;
         let tracker = rag_core::track::Tracker::from_env();
-        let (engine, ingest) = match models {
-            Some(models) => {
-                let objects = rag_core::objects::from_env(&config.data_dir).await;
-                (
-                    match needs.engine {
-                        true => Some(config.engine(models.clone(), objects.clone()).await?),
-                        false => None,
-                    },
-                    match needs.ingest {
-                        true => Some(config.ingest(models, objects, tracker.clone())),
-                        false => None,
-                    },
-                )
-            }
-            None => (None, None),
+        #[cfg(feature = "engine")]
+        let loaded = match needs.engine || needs.ingest {
+            true => Some((
+                config.models().await?,
+                rag_core::objects::from_env(&config.data_dir).await,
+            )),
+            false => None,
         };
+        #[cfg(feature = "engine")]
+        let engine = match (&loaded, needs.engine) {
+            (Some((models, objects)), true) => {
+                Some(config.engine(models.clone(), objects.clone()).await?)
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "engine"))]
+        let engine = None;
         Ok(App {
             store: config.store().await?,
             tokens: config.tokens()?,
             engine,
-            ingest,
+            #[cfg(feature = "ingest")]
+            ingest: match (loaded, needs.ingest) {
+                (Some((models, objects)), true) => {
+                    Some(config.ingest(models, objects, tracker.clone()))
+                }
+                _ => None,
+            },
             generator: config
                 .llm
                 .clone()
@@ -122,68 +144,78 @@ impl App {
 /// built once, then [`serve`].
 pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambda_http::Error> {
     init_logging();
-    let config = Config::from_env()?;
+    let config = Config::load(needs).await?;
     let app = App::from_config(&config, needs).await?;
     let tracker = app.tracker.clone();
     serve(finish(routes, app), config.address(), tracker).await
 }
 
-/// The ingest function: in Lambda, the bucket's S3 event trigger; elsewhere an HTTP service
-/// with the event webhook, the admin upload and health.
+/// The ingest function: the admin upload and document list, health, and the bucket's events:
+/// in Lambda its S3 trigger, elsewhere the webhook (MinIO-style notifications).
+#[cfg(feature = "ingest")]
 pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
     init_logging();
-    let config = Config::from_env()?;
+    let config = Config::load(Needs::INGEST).await?;
     let app = App::from_config(&config, Needs::INGEST).await?;
-    if !in_lambda() {
-        let routes = routes::documents::router().merge(routes::health::router());
-        let tracker = app.tracker.clone();
-        return serve(finish(routes, app), config.address(), tracker).await;
-    }
-    let handler = lambda_http::service_fn(
-        move |event: lambda_http::LambdaEvent<aws_lambda_events::s3::S3Event>| {
-            let app = app.clone();
-            async move {
-                let done = on_s3_event(&app, &event.payload).await;
-                flush(app.tracker.as_ref()).await;
-                done
-            }
-        },
-    );
-    lambda_http::lambda_runtime::run(handler).await
+    let routes = routes::documents::router().merge(routes::health::router());
+    serve_with_events(routes, &config, app, |app, event| async move {
+        use axum::response::IntoResponse;
+        let event: aws_lambda_events::s3::S3Event = serde_json::from_slice(&event)?;
+        Ok(axum::Json(on_s3_event(&app, &event).await?).into_response())
+    })
+    .await
 }
 
-/// The cluster function: in Lambda, its EventBridge schedule (any non-HTTP event) and the
-/// admin routes `POST /clusters/run`, `GET /clusters`; elsewhere an HTTP service with those
-/// routes and health (a CronJob calls `POST /clusters/run`).
+/// The cluster function: the admin routes `POST /clusters/run` and `GET /clusters`, health,
+/// and in Lambda its EventBridge schedule (elsewhere a CronJob calls `POST /clusters/run`).
+#[cfg(feature = "kmeans")]
 pub async fn run_cluster_function() -> Result<(), lambda_http::Error> {
     init_logging();
-    let config = Config::from_env()?;
+    let config = Config::load(Needs::NOTHING).await?;
     let app = App::from_config(&config, Needs::NOTHING).await?;
-    let tracker = app.tracker.clone();
-    let router = finish(
-        routes::clusters::router().merge(routes::health::router()),
-        app.clone(),
-    );
+    let routes = routes::clusters::router().merge(routes::health::router());
+    serve_with_events(routes, &config, app, |app, _| async move {
+        Ok(on_schedule(&app).await)
+    })
+    .await
+}
+
+/// Serves the routes like [`serve`]; in AWS Lambda, an event that is not an HTTP request (the
+/// function's trigger: a bucket notification, a schedule) goes to `on_event` with its JSON. An
+/// error makes Lambda retry the event.
+#[cfg(any(feature = "ingest", feature = "kmeans"))]
+async fn serve_with_events<F, Fut>(
+    routes: Router<App>,
+    config: &Config,
+    app: App,
+    on_event: F,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(App, Vec<u8>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<axum::response::Response, lambda_http::Error>> + Send,
+{
+    let router = finish(routes, app.clone());
     if !in_lambda() {
-        return serve(router, config.address(), tracker).await;
+        return serve(router, config.address(), app.tracker.clone()).await;
     }
     let handler = lambda_http::service_fn(move |request: lambda_http::Request| {
-        let (router, app) = (router.clone(), app.clone());
+        let (router, app, on_event) = (router.clone(), app.clone(), on_event.clone());
         async move {
             let response = if is_scheduled(&request) {
-                on_schedule(&app).await
+                on_event(app.clone(), request.body().to_vec()).await
             } else {
-                handle_event(router, request).await?
+                let Ok(response) = handle_event(router, request).await;
+                Ok(response)
             };
             flush(app.tracker.as_ref()).await;
-            Ok::<_, std::convert::Infallible>(response)
+            response
         }
     });
     lambda_http::run(handler).await
 }
 
 /// True for an event that is not an HTTP request (lambda_http passes it through): the
-/// cluster function's EventBridge schedule.
+/// cluster function's EventBridge schedule, the ingest function's S3 notification.
 pub fn is_scheduled(request: &lambda_http::Request) -> bool {
     use lambda_http::RequestExt;
     matches!(
@@ -194,6 +226,7 @@ pub fn is_scheduled(request: &lambda_http::Request) -> bool {
 
 /// One scheduled clustering run, with the default parameters; the summary (or the error body,
 /// e.g. too few questions yet) is the invocation's result.
+#[cfg(feature = "kmeans")]
 pub async fn on_schedule(app: &App) -> axum::response::Response {
     use axum::response::IntoResponse;
     let params = rag_core::cluster::ClusterParams::default();
@@ -205,6 +238,7 @@ pub async fn on_schedule(app: &App) -> axum::response::Response {
 
 /// One S3 trigger invocation. An error makes Lambda retry the event, which is harmless: the
 /// bucket decides what each key means.
+#[cfg(feature = "ingest")]
 pub async fn on_s3_event(
     app: &App,
     event: &aws_lambda_events::s3::S3Event,

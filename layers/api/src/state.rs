@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rag_core::accounts::Tokens;
 use rag_core::assistant::Services;
 use rag_core::cluster::runs::Assigner;
+#[cfg(feature = "ingest")]
 use rag_core::documents::Documents;
 use rag_core::generate::Generator;
 use rag_core::live::LiveIndex;
@@ -19,6 +20,7 @@ pub struct App {
     /// The models and the live index; `None` in functions that do not answer questions.
     pub engine: Option<Arc<LiveIndex>>,
     /// The collection's documents; `None` in functions that do not ingest.
+    #[cfg(feature = "ingest")]
     pub ingest: Option<Arc<Ingest>>,
     /// The LLM that rewrites grounded answers; `None`: the extractive answer (LLM_PROVIDER).
     pub generator: Option<Arc<dyn Generator>>,
@@ -30,6 +32,7 @@ pub struct App {
 
 /// What the ingest routes need besides the documents: which bucket's events to follow and the
 /// webhook's shared secret.
+#[cfg(feature = "ingest")]
 pub struct Ingest {
     pub documents: Arc<Documents>,
     /// Events naming another bucket are ignored (`None`: the local directory store).

@@ -7,6 +7,7 @@
 //! - [`query`] answers a question with [`answer`]'s extractive answerer, [`generate`] with an
 //!   LLM; [`assistant`] runs both for the service and records the history; [`eval`] scores
 //!   retrieval on a question set; [`cluster`] groups the questions asked by topic;
+//! - [`secrets`] reads the deployment's secrets from Parameter Store;
 //! - [`track`] logs runs (queries, ingests, clusterings, index versions) to MLflow in the
 //!   background.
 
@@ -14,22 +15,27 @@ pub mod accounts;
 pub mod answer;
 pub mod assistant;
 pub mod audit;
+mod aws;
 pub mod chunk;
 pub mod cluster;
 pub mod collection;
 pub mod dates;
+#[cfg(feature = "pdf")]
 pub mod documents;
 pub mod embed;
 pub mod eval;
 pub mod generate;
 pub mod index;
+#[cfg(feature = "pdf")]
 pub mod ingest;
 pub mod live;
 pub mod objects;
 pub mod pdf;
 pub mod query;
+pub mod secrets;
 pub mod store;
 pub mod text;
 pub mod throttle;
 pub mod track;
+#[cfg(feature = "pdf")]
 pub mod update;

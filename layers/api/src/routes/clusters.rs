@@ -1,27 +1,28 @@
 //! POST /clusters/run, GET /clusters: the topics technicians ask about.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use rag_core::cluster::ClusterParams;
 use rag_core::cluster::runs::{self, Topics};
 
 use crate::caller::Admin;
-use crate::dto::{ClusterRunParams, TopicsResponse};
+use crate::dto::TopicsResponse;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
 
+/// `GET /clusters`, and `POST /clusters/run` where k-means is built in (the cluster function).
 pub fn router() -> Router<App> {
-    Router::new()
-        .route("/clusters", get(latest))
-        .route("/clusters/run", post(run))
+    let router = Router::new().route("/clusters", get(latest));
+    #[cfg(feature = "kmeans")]
+    let router = router.route("/clusters/run", axum::routing::post(run));
+    router
 }
 
+#[cfg(feature = "kmeans")]
 /// Clusters the recorded questions now (administrators; also run on a schedule), choosing k
 /// by silhouette in `k_min..=k_max`; each recorded question is assigned to its cluster.
-#[utoipa::path(post, path = "/clusters/run", tag = "clusters", params(ClusterRunParams),
+#[utoipa::path(post, path = "/clusters/run", tag = "clusters", params(crate::dto::ClusterRunParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = TopicsResponse),
@@ -32,9 +33,13 @@ pub fn router() -> Router<App> {
 pub async fn run(
     _: Admin,
     State(app): State<App>,
-    params: Result<Query<ClusterRunParams>, QueryRejection>,
+    params: Result<
+        axum::extract::Query<crate::dto::ClusterRunParams>,
+        axum::extract::rejection::QueryRejection,
+    >,
 ) -> Result<Json<TopicsResponse>, ApiError> {
-    let Query(p) =
+    use rag_core::cluster::ClusterParams;
+    let axum::extract::Query(p) =
         params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let defaults = ClusterParams::default();
     let params = ClusterParams {
@@ -47,7 +52,11 @@ pub async fn run(
 }
 
 /// One clustering run by this process; its new centroids apply to the next question.
-pub async fn cluster_now(app: &App, params: &ClusterParams) -> Result<TopicsResponse, ApiError> {
+#[cfg(feature = "kmeans")]
+pub async fn cluster_now(
+    app: &App,
+    params: &rag_core::cluster::ClusterParams,
+) -> Result<TopicsResponse, ApiError> {
     let topics = runs::run(app.store.as_ref(), params, app.tracker.as_ref()).await?;
     app.assigner.invalidate();
     Ok(topics.into())

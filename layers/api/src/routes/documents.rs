@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use crate::caller::{Admin, BucketEvent};
+use crate::caller::Admin;
 use crate::dto::{DocumentList, DocumentResponse, EventAccepted, UploadParams, UploadResponse};
 use crate::error::{ApiError, ErrorBody};
+use crate::events::BucketEvent;
 use crate::events::{self, Notification};
 use crate::state::{App, Ingest};
 

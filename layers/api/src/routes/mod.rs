@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod clusters;
 pub mod docs;
+#[cfg(feature = "ingest")]
 pub mod documents;
 pub mod health;
 pub mod history;

@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Cluster, ClusterError, ClusterParams, Clustering, KScore, Period, cluster, nearest};
+use super::{Cluster, ClusterError, KScore, Period, nearest};
+#[cfg(feature = "kmeans")]
+use super::{ClusterParams, Clustering, cluster};
 use crate::store::{ClusterRef, ClusterStore, StoreError};
+#[cfg(feature = "kmeans")]
 use crate::track::{Kind, Run, Tracker};
 
 /// Most recent questions clustered by one run: k-means takes seconds at 10,000.
@@ -50,6 +53,7 @@ pub struct Topics {
 
 /// Clusters the newest recorded questions, stores the run (assigning each question) and hands
 /// it to the tracker.
+#[cfg(feature = "kmeans")]
 pub async fn run(
     store: &dyn ClusterStore,
     params: &ClusterParams,
@@ -82,6 +86,7 @@ pub async fn run(
     latest.ok_or_else(|| StoreError::Invalid(format!("clustering run {id} not found")).into())
 }
 
+#[cfg(feature = "kmeans")]
 fn cluster_run(
     id: i64,
     clustering: &Clustering,

@@ -2,11 +2,13 @@
 
 #[cfg(test)]
 pub(crate) mod letters;
+#[cfg(feature = "onnx")]
 mod onnx;
 
 use std::path::PathBuf;
 
-pub use onnx::{OnnxEmbedder, Precision};
+#[cfg(feature = "onnx")]
+pub use onnx::OnnxEmbedder;
 
 /// Why embeddings could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,23 @@ pub enum EmbedError {
     Runtime(String),
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+}
+
+/// Which weights of a model directory to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Fp32,
+    Int8,
+}
+
+impl Precision {
+    /// The weights file of this precision in a model directory.
+    pub fn file(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "model.onnx",
+            Precision::Int8 => "model.int8.onnx",
+        }
+    }
 }
 
 /// Turns text into unit-length vectors; cosine similarity is then a dot product.
@@ -43,6 +62,7 @@ pub trait Embedder: Send + Sync {
 
 /// Loads the named models of a model directory, primary first. Each loads on its own thread:
 /// session creation is most of a cold start, and the models do not depend on each other.
+#[cfg(feature = "onnx")]
 pub fn load_models(
     dir: &std::path::Path,
     names: &[String],

@@ -13,7 +13,7 @@ use ort::value::Tensor;
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
-use super::{EmbedError, Embedder};
+use super::{EmbedError, Embedder, Precision};
 
 /// Sequences per ONNX run; batches are formed from passages of similar length.
 const BATCH: usize = 16;
@@ -37,22 +37,6 @@ struct EmbedConfig {
 
 fn mean() -> String {
     "mean".into()
-}
-
-/// Which weights of a model directory to load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precision {
-    Fp32,
-    Int8,
-}
-
-impl Precision {
-    fn file(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "model.onnx",
-            Precision::Int8 => "model.int8.onnx",
-        }
-    }
 }
 
 /// A sentence-embedding model run by ONNX Runtime.

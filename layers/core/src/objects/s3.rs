@@ -3,7 +3,6 @@
 //! `AWS_ACCESS_KEY_ID`, …); a custom endpoint switches to path-style addressing.
 
 use aws_config::BehaviorVersion;
-use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -52,11 +51,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
 impl S3Store {
     /// A client from the standard AWS configuration chain (us-east-1 when no region is set).
     pub async fn from_env(bucket: &str) -> S3Store {
-        let region = RegionProviderChain::default_provider().or_else("us-east-1");
-        let shared = aws_config::defaults(BehaviorVersion::latest())
-            .region(region)
-            .load()
-            .await;
+        let shared = crate::aws::shared_config().await;
         let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let config = aws_sdk_s3::config::Builder::from(&shared)

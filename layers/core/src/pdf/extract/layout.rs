@@ -209,7 +209,7 @@ pub fn lines(runs: &[TextRun], budget: &Budget) -> Result<Vec<Line>, Exceeded> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::budget::Limits;
+    use crate::pdf::extract::budget::Limits;
 
     fn sized(text: &str, x: f32, y: f32, end_x: f32, size: f32) -> TextRun {
         TextRun {

@@ -409,7 +409,7 @@ fn parse_cid_widths(doc: &Document, w: &[Object], out: &mut HashMap<u32, f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::budget::Limits;
+    use crate::pdf::extract::budget::Limits;
 
     fn load(font: &Dictionary) -> Font {
         Font::load(&Document::new(), font, &mut Budget::new(Limits::default())).expect("budget")

@@ -4,17 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::layout::Line;
+use crate::pdf::Block;
 use crate::text::{clean_line, fold, words};
 
 /// Lines at the top or bottom of a page that may be running headers/footers.
 const EDGE_LINES: usize = 3;
-
-/// A paragraph or a heading.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Block {
-    pub text: String,
-    pub heading: bool,
-}
 
 fn edge_key(text: &str) -> String {
     fold(text)
