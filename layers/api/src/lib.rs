@@ -202,7 +202,14 @@ where
         let (router, app, on_event) = (router.clone(), app.clone(), on_event.clone());
         async move {
             let response = if is_scheduled(&request) {
-                on_event(app.clone(), request.body().to_vec()).await
+                let started = std::time::Instant::now();
+                let done = on_event(app.clone(), request.body().to_vec()).await;
+                tracing::info!(
+                    ok = done.is_ok(),
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "event"
+                );
+                done
             } else {
                 let Ok(response) = handle_event(router, request).await;
                 Ok(response)
@@ -308,13 +315,25 @@ fn strip_stage(mut request: lambda_http::Request) -> lambda_http::Request {
     request
 }
 
-/// Handles one Lambda HTTP event (API Gateway v2, REST v1 or ALB) with the router.
+/// Handles one Lambda HTTP event (API Gateway v2, REST v1 or ALB) with the router, and logs it
+/// in one line: inside the runtime's span, the line carries the invocation's `requestId`.
 pub async fn handle_event(
     router: Router,
     request: lambda_http::Request,
 ) -> Result<axum::response::Response, std::convert::Infallible> {
     use tower::ServiceExt;
-    router.oneshot(strip_stage(request)).await
+    let started = std::time::Instant::now();
+    let request = strip_stage(request);
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let response = router.oneshot(request).await?;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    Ok(response)
 }
 
 /// How long a Lambda invocation waits for its MLflow runs before returning (the sandbox is
