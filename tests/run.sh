@@ -12,6 +12,6 @@ export RAG_MODEL_DIR="$PWD/models"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-infra/check-template.sh
 infra/lambda/package.sh
+infra/check-template.sh
 cargo test --workspace --locked
