@@ -2,11 +2,11 @@
 # Checks the deployment files: template.yaml with cfn-lint, `sam validate --lint` and the real
 # SAM transform (offline), and .github/workflows with actionlint. Exits non-zero on any finding.
 #
-#   infra/check-template.sh            (called by tests/run.sh, after infra/lambda/package.sh)
+#   infra/check-template.sh [--build]   (tests/run.sh: --build, after infra/lambda/package.sh)
 #
-# Then `sam build` (offline: cargo-lambda from LAMBDA_ENV, default ${TMPDIR:-/tmp}/rag-ci-lambda,
-# as infra/lambda/package.sh installs it; with its target dir the six builds are up to date)
-# into ${TMPDIR:-/tmp}/rag-sam-build, which builds the model layer through its Makefile.
+# --build: then `sam build` (offline: cargo-lambda from LAMBDA_ENV, default
+# ${TMPDIR:-/tmp}/rag-ci-lambda, as infra/lambda/package.sh installs it; with its target dir the
+# six builds are up to date) into ${TMPDIR:-/tmp}/rag-sam-build, with the model layer's Makefile.
 #
 # The tools live in a virtualenv outside the checkout, created only when missing:
 #   SAM_ENV        the virtualenv (default ${TMPDIR:-/tmp}/rag-ci-sam)
@@ -111,7 +111,9 @@ else
 fi
 
 LAMBDA_ENV="${LAMBDA_ENV:-${TMPDIR:-/tmp}/rag-ci-lambda}"
-if PATH="$LAMBDA_ENV/bin:$PATH" "$SAM_ENV/bin/sam" build --build-dir "${TMPDIR:-/tmp}/rag-sam-build" \
+if [ "${1:-}" != --build ]; then
+    exit "$fail"
+elif PATH="$LAMBDA_ENV/bin:$PATH" "$SAM_ENV/bin/sam" build --build-dir "${TMPDIR:-/tmp}/rag-sam-build" \
     >"$out/sam-build" 2>&1; then
     log "sam build: ok"
 else

@@ -13,5 +13,5 @@ export RAG_MODEL_DIR="$PWD/models"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 infra/lambda/package.sh
-infra/check-template.sh
+infra/check-template.sh --build
 cargo test --workspace --locked
