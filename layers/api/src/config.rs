@@ -222,7 +222,7 @@ impl Config {
         if let Some((_, endpoint)) = &mut self.llm {
             wanted.push(("LLM_API_KEY_PARAMETER", &mut endpoint.api_key));
         }
-        if self.admin.is_none() {
+        if self.admin.is_none() && var("RAG_ADMIN_USERNAME").is_some() {
             wanted.push(("RAG_ADMIN_PASSWORD_PARAMETER", &mut admin_password));
         }
         let wanted: Vec<_> = wanted
