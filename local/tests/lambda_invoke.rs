@@ -498,6 +498,44 @@ fn every_function_runs_as_in_lambda() {
         .expect("token")
         .to_string();
 
+    // Through API Gateway, what an anonymous caller and a plain user can reach: no account
+    // creation for alice, no upload or history without a token, and no forged S3 event (an HTTP
+    // request is never taken for the bucket's notification).
+    body(
+        &stack.invoke(
+            "login",
+            &v2(
+                &fx,
+                "POST",
+                "/admin/users",
+                Some(&alice),
+                Some(json!({"username": "mallory", "password": "mallory-password"})),
+            ),
+        ),
+        403,
+    );
+    body(
+        &stack.invoke("ingest", &v2(&fx, "GET", "/documents", None, None)),
+        401,
+    );
+    body(
+        &stack.invoke("ingest", &v2(&fx, "GET", "/documents", Some(&alice), None)),
+        403,
+    );
+    body(
+        &stack.invoke(
+            "ingest",
+            &v2(
+                &fx,
+                "POST",
+                "/events/s3",
+                None,
+                Some(s3_created(&fx, &bucket, "docs/forged.pdf")),
+            ),
+        ),
+        404,
+    );
+
     // query: a French question → a cited answer from the version just published.
     let ask = |q: &str| {
         v2(
