@@ -146,8 +146,7 @@ pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambd
     init_logging();
     let config = Config::load(needs).await?;
     let app = App::from_config(&config, needs).await?;
-    let tracker = app.tracker.clone();
-    serve(finish(routes, app), config.address(), tracker).await
+    serve(finish(routes, app.clone()), config.address(), app).await
 }
 
 /// The ingest function: the admin upload and document list, health, and the bucket's events:
@@ -196,7 +195,7 @@ where
 {
     let router = finish(routes, app.clone());
     if !in_lambda() {
-        return serve(router, config.address(), app.tracker.clone()).await;
+        return serve(router, config.address(), app).await;
     }
     let handler = lambda_http::service_fn(move |request: lambda_http::Request| {
         let (router, app, on_event) = (router.clone(), app.clone(), on_event.clone());
@@ -350,15 +349,15 @@ async fn flush(tracker: Option<&rag_core::track::Tracker>) {
 
 /// Serves the router: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set (flushing the
 /// tracker before each invocation returns), otherwise HTTP on `address` with the server's
-/// limits until SIGTERM or Ctrl-C.
+/// limits until SIGTERM or Ctrl-C, then lets `app` settle its background work.
 pub async fn serve(
     router: Router,
     address: std::net::SocketAddr,
-    tracker: Option<rag_core::track::Tracker>,
+    app: App,
 ) -> Result<(), lambda_http::Error> {
     if in_lambda() {
         let handler = lambda_http::service_fn(move |request| {
-            let (router, tracker) = (router.clone(), tracker.clone());
+            let (router, tracker) = (router.clone(), app.tracker.clone());
             async move {
                 let response = handle_event(router, request).await;
                 flush(tracker.as_ref()).await;

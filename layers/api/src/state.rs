@@ -1,6 +1,7 @@
 //! What handlers share, built once per process (per Lambda cold start) and kept warm.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rag_core::accounts::Tokens;
 use rag_core::assistant::Services;
@@ -41,7 +42,30 @@ pub struct Ingest {
     pub webhook_token: Option<String>,
 }
 
+/// Longest wait at shutdown for the bucket events already acknowledged (an ingestion in
+/// progress) and then for queued MLflow runs. Kubernetes' grace period must exceed it.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(90);
+
 impl App {
+    /// Finishes the work that outlives the requests which started it, before the process
+    /// exits: the webhook's background ingestion, then the tracker's queue.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        #[cfg(feature = "ingest")]
+        if let Some(ingest) = &self.ingest {
+            let settled = tokio::time::timeout_at(deadline, ingest.documents.settled()).await;
+            if settled.is_err() {
+                tracing::warn!("bucket events still being applied at shutdown");
+            }
+        }
+        if let Some(tracker) = &self.tracker {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !tracker.flush(left.max(Duration::from_secs(1))).await {
+                tracing::warn!(stats = ?tracker.stats(), "MLflow runs still pending at shutdown");
+            }
+        }
+    }
+
     /// What the question path uses besides the index.
     pub fn services(&self) -> Services<'_> {
         Services {

@@ -116,6 +116,8 @@ pub struct Documents {
     /// Keys waiting for the next synchronisation, coalesced: however many events arrive while
     /// one runs, one more follows it.
     pending: std::sync::Mutex<Pending>,
+    /// Woken when the background task finds nothing left to drain.
+    drained: tokio::sync::Notify,
     tracker: Option<Tracker>,
 }
 
@@ -140,6 +142,7 @@ impl Documents {
             params,
             busy: tokio::sync::Mutex::new(()),
             pending: std::sync::Mutex::default(),
+            drained: tokio::sync::Notify::new(),
             tracker: None,
         }
     }
@@ -201,6 +204,25 @@ impl Documents {
         Ok(ours.len())
     }
 
+    /// Returns once no bucket event is queued or being applied: a process shutting down waits
+    /// for this, so an event it acknowledged is not lost with it.
+    pub async fn settled(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if !self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .draining
+            {
+                return;
+            }
+            drained.await;
+        }
+    }
+
     /// Synchronises queued keys until none is left. Failures go to the log (and the documents
     /// table says what was ingested): the caller was answered long ago.
     async fn drain(self: Arc<Self>, states: Arc<dyn Store>) {
@@ -209,6 +231,7 @@ impl Documents {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
                 if pending.keys.is_empty() {
                     pending.draining = false;
+                    self.drained.notify_waiters();
                     return;
                 }
                 std::mem::take(&mut pending.keys).into_iter().collect()

@@ -44,8 +44,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         config.address(),
         app.store.kind()
     );
-    let tracker = app.tracker.clone();
-    serve(finish(all_routes(), app), config.address(), tracker)
+    serve(finish(all_routes(), app.clone()), config.address(), app)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

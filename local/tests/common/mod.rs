@@ -36,6 +36,35 @@ impl Server {
             .ok()
     }
 
+    /// Sends SIGTERM, as Kubernetes and `podman stop` do.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM");
+    }
+
+    /// The process's exit status, once it exits within `timeout`.
+    pub fn exited_within(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Takes the data directory back from a stopped server, to start another over it.
+    pub fn into_data(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self._data, data)
+    }
+
     /// What the server has logged so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._data.path().join("serve.log")).unwrap_or_default()
