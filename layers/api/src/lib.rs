@@ -166,12 +166,26 @@ pub async fn run_ingest_function() -> Result<(), lambda_http::Error> {
 }
 
 /// The cluster function: the admin routes `POST /clusters/run` and `GET /clusters`, health,
-/// and in Lambda its EventBridge schedule (elsewhere a CronJob calls `POST /clusters/run`).
+/// and in Lambda its EventBridge schedule. With `--once` (a Kubernetes CronJob), one scheduled
+/// run, its summary (or why there is none) on stdout, then exit: no token to hold, no port.
 #[cfg(feature = "kmeans")]
 pub async fn run_cluster_function() -> Result<(), lambda_http::Error> {
     init_logging();
     let config = Config::load(Needs::NOTHING).await?;
     let app = App::from_config(&config, Needs::NOTHING).await?;
+    if std::env::args().nth(1).as_deref() == Some("--once") {
+        let response = on_schedule(&app).await;
+        // Too few questions yet is an answer, not a failure of the job.
+        let ok = !response.status().is_server_error();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        println!("{}", String::from_utf8_lossy(&body));
+        app.settle().await;
+        return if ok {
+            Ok(())
+        } else {
+            Err("clustering failed".into())
+        };
+    }
     let routes = routes::clusters::router().merge(routes::health::router());
     serve_with_events(routes, &config, app, |app, _| async move {
         Ok(on_schedule(&app).await)
@@ -367,5 +381,6 @@ pub async fn serve(
         return lambda_http::run(handler).await;
     }
     server::serve_http(router, address).await?;
+    app.settle().await;
     Ok(())
 }
