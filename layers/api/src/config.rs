@@ -147,6 +147,30 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError
     }
 }
 
+/// How long a server outside Lambda waits for PostgreSQL at start. Containers start together
+/// (compose, a Kubernetes rollout): a function that gave up at once would only be restarted,
+/// with a growing back-off. In Lambda the cold start fails fast instead.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Connects to PostgreSQL, retrying while the connection fails (for up to [`STORE_WAIT`]
+/// outside Lambda). Each failure is logged with its reason, so a wrong password or a refused
+/// certificate shows at once; a malformed URL fails without retrying.
+async fn connect_postgres(url: &str) -> Result<PostgresStore, rag_core::store::StoreError> {
+    use rag_core::store::StoreError;
+    let deadline = tokio::time::Instant::now() + STORE_WAIT;
+    loop {
+        match PostgresStore::connect(url).await {
+            Err(StoreError::Unavailable(reason))
+                if !crate::in_lambda() && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(%reason, "PostgreSQL not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Shortest accepted webhook secret, in bytes.
 pub const MIN_WEBHOOK_TOKEN_BYTES: usize = 16;
 
@@ -267,7 +291,7 @@ impl Config {
     /// administrator is created if configured and no account exists.
     pub async fn store(&self) -> Result<Arc<dyn Store>, ConfigError> {
         let store: Arc<dyn Store> = match &self.database_url {
-            Some(url) => Arc::new(PostgresStore::connect(url).await?),
+            Some(url) => Arc::new(connect_postgres(url).await?),
             None => Arc::new(SqliteStore::open(&self.data_dir.join("rag.db"))?),
         };
         if let Some((user, password)) = &self.admin
