@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on this machine: sets up the model files the tests need
 # (idempotent, fast when present), checks formatting and lints, the deployment files
-# (template.yaml, workflows) and the Lambda packages (which the local-invocation test runs),
-# then `cargo test`.
+# (template.yaml, workflows, Dockerfile, Kubernetes, compose) and the Lambda packages (which the
+# local-invocation test runs), builds the image from the same release binaries and runs the
+# stack as containers (tests/containers/e2e.sh), then `cargo test`.
 # With CI=true, tests whose data or services are missing fail instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,12 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 infra/lambda/package.sh
 infra/check-template.sh --build
+infra/container/check.sh
+# RAG_CONTAINER_TESTS=0: the workflow runs them in a job of their own (they need root).
+if [ "${RAG_CONTAINER_TESTS:-1}" != 0 ]; then
+    if command -v podman >/dev/null; then
+        infra/container/build.sh
+    fi
+    tests/containers/e2e.sh
+fi
 cargo test --workspace --locked

@@ -15,7 +15,7 @@ until aws_ s3api list-buckets >/dev/null 2>&1; do
     [ "$tries" -lt 60 ] || { echo "object store not answering at $AWS_ENDPOINT_URL" >&2; exit 1; }
     sleep 2
 done
-aws_ s3api head-bucket --bucket "$S3_BUCKET" 2>/dev/null || aws_ s3api create-bucket --bucket "$S3_BUCKET"
+aws_ s3api head-bucket --bucket "$S3_BUCKET" 2>/dev/null || aws_ s3api create-bucket --bucket "$S3_BUCKET" >/dev/null
 
 events='"Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "docs/"}]}}'
 case "${NOTIFY_MODE:-minio}" in

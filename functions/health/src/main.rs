@@ -5,9 +5,5 @@ use rag_api::{Needs, routes, run_function};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    run_function(
-        routes::health::router().merge(routes::docs::router()),
-        Needs::NOTHING,
-    )
-    .await
+    run_function(routes::docs::router(), Needs::NOTHING).await
 }

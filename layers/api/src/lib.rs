@@ -141,11 +141,14 @@ impl App {
 }
 
 /// The whole life of an HTTP function binary: configuration from the environment, clients
-/// built once, then [`serve`].
+/// built once, then [`serve`]. Every function also answers `GET /health` and
+/// `GET /health/ready`, its container's liveness and readiness probes (in Lambda, API Gateway
+/// routes them to the health and query functions only).
 pub async fn run_function(routes: Router<App>, needs: Needs) -> Result<(), lambda_http::Error> {
     init_logging();
     let config = Config::load(needs).await?;
     let app = App::from_config(&config, needs).await?;
+    let routes = routes.merge(routes::health::router());
     serve(finish(routes, app.clone()), config.address(), app).await
 }
 
