@@ -127,12 +127,18 @@ api GET 8085 /documents | grep -q '"indexed"' || fail "the PDF was not ingested:
 wait_for http://127.0.0.1:8082/health/ready 60 >/dev/null
 READY[query]="$(since_start)"
 
+# The admin creates a technician's account; the technician asks.
+api POST 8081 /admin/users '{"username": "tech1", "password": "tech1-password", "role": "user"}' >/dev/null
+ADMIN_TOKEN="$TOKEN"
+TOKEN="$(api POST 8081 /auth/login '{"username": "tech1", "password": "tech1-password"}' | json 'd["token"]')"
 QUESTION='{"question": "Comment réinitialiser mon mot de passe ?", "top_k": 3}'
 answer="$(api POST 8082 /query "$QUESTION")"
 sources="$(echo "$answer" | json 'len(d["sources"])')"
 [ "$sources" -gt 0 ] || fail "no cited source: $answer"
 echo "$answer" | json 'd["sources"][0]["document"]' | grep -q procedures.pdf || fail "source: $answer"
 api GET 8083 /history | grep -q 'réinitialiser' || fail "history lacks the question"
+TOKEN="$ADMIN_TOKEN"
+api GET 8083 /history | grep -q 'réinitialiser' && fail "the admin's history shows the technician's question"
 
 # Clustering as the CronJob runs it (cluster --once), after a few more questions.
 for q in "Comment configurer le VPN ?" "Mon imprimante ne marche plus" "Comment changer mon mot de passe Windows ?" \
@@ -181,7 +187,7 @@ for f in login query history health ingest cluster; do
     wait_for "http://127.0.0.1:${PORT[$f]}/health/ready" 120 >/dev/null
     RESTART[$f]="$(python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$t0")"
 done
-TOKEN="$(api POST 8081 /auth/login "{\"username\": \"admin\", \"password\": \"$ADMIN_PASSWORD\"}" | json 'd["token"]')"
+TOKEN="$(api POST 8081 /auth/login '{"username": "tech1", "password": "tech1-password"}' | json 'd["token"]')"
 again="$(api POST 8082 /query "$QUESTION" | json 'd["answer"]')"
 [ "$again" = "$first" ] || fail "after a restart the answer changed: $first / $again"
 api GET 8083 /history | grep -q 'réinitialiser' || fail "history lost at the restart"
