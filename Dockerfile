@@ -13,7 +13,12 @@ ARG MODELS=model-build
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p login -p query -p history -p health -p ingest -p cluster \
+# One cargo call per feature set, as infra/lambda/package.sh does: built together, cargo would
+# unify features and link the models' runtime into every function.
+RUN cargo build --release --locked -p login -p history -p health \
+    && cargo build --release --locked -p query \
+    && cargo build --release --locked -p ingest \
+    && cargo build --release --locked -p cluster \
     && mkdir -p /out/bin \
     && cp target/release/login target/release/query target/release/history \
           target/release/health target/release/ingest target/release/cluster /out/bin/
