@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the image `localhost/rag:dev` from what infra/lambda/package.sh already compiled (one
+# Builds the image `localhost/rag:dev` from the binaries in infra/lambda/package.sh's zips (one
 # release build feeds the Lambda zips and the image) and the model layer of
 # layers/model/build.sh, then the stand-in images the container test runs in place of
 # postgres, MinIO + aws-cli and MLflow (see tests/containers/).
@@ -30,10 +30,12 @@ fi
 stage=target/container
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/opt"
+# The binaries are the Lambda packages' own (`sam build` may move cargo's copies away).
 for f in login query history health ingest cluster; do
-    bin="$TARGET/x86_64-unknown-linux-gnu/release/$f"
-    [ -x "$bin" ] || { echo "missing $bin: run infra/lambda/package.sh first" >&2; exit 1; }
-    cp "$bin" "$stage/bin/$f"
+    zip="$TARGET/lambda/$f/bootstrap.zip"
+    [ -f "$zip" ] || { echo "missing $zip: run infra/lambda/package.sh first" >&2; exit 1; }
+    unzip -p "$zip" bootstrap >"$stage/bin/$f"
+    chmod 755 "$stage/bin/$f"
 done
 layers/model/build.sh layer --arch x86_64 "$TARGET/lambda/layers" >/dev/null
 python3 -m zipfile -e "$TARGET/lambda/layers/model-layer-x86_64.zip" "$stage/opt"
