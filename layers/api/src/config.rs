@@ -52,7 +52,7 @@ pub fn llm_from_env() -> Result<Option<(Provider, Endpoint)>, ConfigError> {
 }
 
 /// Why the service cannot start.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
@@ -67,6 +67,14 @@ pub enum ConfigError {
     Engine(String),
     #[error(transparent)]
     Parameter(#[from] rag_core::secrets::SecretError),
+}
+
+/// The message itself: a function's `main` returns this error, and Rust prints it with `{:?}`
+/// (an operator reading a container's log should see what to fix, not a variant name).
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// Service settings.
