@@ -14,33 +14,21 @@ use serde_json::{Value, json};
 
 const WEBHOOK_TOKEN: &str = "shutdown-webhook-secret";
 
-fn add_user(data: &std::path::Path, user: &str, admin: bool) {
-    let mut cmd = common::rag(data, None);
-    cmd.args([
-        "user",
-        "add",
-        user,
-        "--password",
-        &format!("{user}-password"),
-    ]);
-    if admin {
-        cmd.arg("--admin");
+/// A data directory with one account, or `None` (skipped) without the model files.
+fn data_with_user(user: &str, admin: bool) -> Option<tempfile::TempDir> {
+    if !support::available(&support::model_dir().join("use-m3"), "model files") {
+        return None;
     }
-    let out = cmd.output().expect("rag user add");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let data = tempfile::tempdir().expect("tempdir");
+    common::add_user(data.path(), None, user, admin);
+    Some(data)
 }
 
 #[test]
 fn sigterm_lets_a_request_in_flight_finish() {
-    if !support::available(&support::model_dir().join("use-m3"), "model files") {
+    let Some(data) = data_with_user("alice", false) else {
         return;
-    }
-    let data = tempfile::tempdir().expect("tempdir");
-    add_user(data.path(), "alice", false);
+    };
     let mut server = common::serve(data, None, &[]);
     let address = server.base.trim_start_matches("http://").to_string();
 
@@ -97,11 +85,9 @@ fn sigterm_lets_a_request_in_flight_finish() {
 
 #[test]
 fn sigterm_waits_for_an_acknowledged_bucket_event() {
-    if !support::available(&support::model_dir().join("use-m3"), "model files") {
+    let Some(data) = data_with_user("admin", true) else {
         return;
-    }
-    let data = tempfile::tempdir().expect("tempdir");
-    add_user(data.path(), "admin", true);
+    };
     let docs = data.path().join("docs");
     std::fs::create_dir_all(&docs).expect("docs dir");
     std::fs::copy(

@@ -122,20 +122,30 @@ pub fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> Option<Se
     };
     ok(rag(data.path(), database_url).arg("ingest").arg(&sample));
     for (user, admin) in [("admin", true), ("alice", false), ("bob", false)] {
-        let mut c = rag(data.path(), database_url);
-        c.args([
-            "user",
-            "add",
-            user,
-            "--password",
-            &format!("{user}-password"),
-        ]);
-        if admin {
-            c.arg("--admin");
-        }
-        ok(&mut c);
+        add_user(data.path(), database_url, user, admin);
     }
     Some(serve(data, database_url, env))
+}
+
+/// Creates `user` (password `<user>-password`) with the `rag` command.
+pub fn add_user(data: &Path, database_url: Option<&str>, user: &str, admin: bool) {
+    let mut cmd = rag(data, database_url);
+    cmd.args([
+        "user",
+        "add",
+        user,
+        "--password",
+        &format!("{user}-password"),
+    ]);
+    if admin {
+        cmd.arg("--admin");
+    }
+    let out = cmd.output().expect("rag user add");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Starts `rag serve` on a free port over `data` with extra environment variables, and waits
