@@ -22,6 +22,10 @@ if ! command -v podman >/dev/null || ! podman image exists localhost/rag:dev; th
     exit 0
 fi
 
+# PyYAML for the manifests: the container-tools virtualenv that infra/container/check.sh makes.
+TOOLS="${CONTAINER_TOOLS_ENV:-${TMPDIR:-/tmp}/rag-ci-container-tools}"
+[ -x "$TOOLS/bin/python3" ] && export PATH="$TOOLS/bin:$PATH"
+
 NS="rag-e2e-$$"
 WORK="$(mktemp -d)"
 inns() { nsenter --net="/var/run/netns/$NS" "$@"; }
@@ -82,16 +86,17 @@ wait_for() { # URL TIMEOUT_S
         [ "$(date +%s)" -lt "$deadline" ] || fail "$1 not ready after $2 s"
         sleep 0.2
     done
-    python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)"
+    elapsed "$t0"
 }
-since_start() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$started"; }
+# Seconds since T0 (a `date +%s.%N`), to a tenth.
+elapsed() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
 
 declare -A PORT=([login]=8081 [query]=8082 [history]=8083 [health]=8084 [ingest]=8085 [cluster]=8086)
 wait_for http://127.0.0.1:5000/health 120 >/dev/null
 declare -A READY
 for f in login history health ingest cluster; do
     wait_for "http://127.0.0.1:${PORT[$f]}/health/ready" 120 >/dev/null
-    READY[$f]="$(since_start)"
+    READY[$f]="$(elapsed "$started")"
 done
 # The bucket and its notification, once ingest can confirm the subscription.
 inns podman kube play --network host "$WORK/jobs.yaml" >/dev/null
@@ -110,6 +115,16 @@ api() { # METHOD PORT PATH [JSON] -> body; fails on non-2xx
 }
 json() { python3 -c "import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
+# An anonymous caller: no question, no document list, no forged bucket event; health only.
+status() { inns curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(status -X POST http://127.0.0.1:8082/query -H 'Content-Type: application/json' --data '{"question": "VPN ?"}')" = 401 ] ||
+    fail "anonymous question not refused"
+[ "$(status http://127.0.0.1:8085/documents)" = 401 ] || fail "anonymous document list not refused"
+[ "$(status -X POST http://127.0.0.1:8085/events/s3 -H 'Content-Type: application/json' \
+    --data '{"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": "rag-documents"}, "object": {"key": "docs/x.pdf"}}}]}')" = 401 ] ||
+    fail "a bucket event without the webhook secret was not refused"
+[ "$(status http://127.0.0.1:8081/health/ready)" = 200 ] || fail "login's readiness probe"
+
 # The first administrator, from the Secret.
 TOKEN="$(api POST 8081 /auth/login "{\"username\": \"admin\", \"password\": \"$ADMIN_PASSWORD\"}" | json 'd["token"]')"
 
@@ -125,7 +140,7 @@ for _ in $(seq 240); do
 done
 api GET 8085 /documents | grep -q '"indexed"' || fail "the PDF was not ingested: $(api GET 8085 /documents)"
 wait_for http://127.0.0.1:8082/health/ready 60 >/dev/null
-READY[query]="$(since_start)"
+READY[query]="$(elapsed "$started")"
 
 # The admin creates a technician's account; the technician asks.
 api POST 8081 /admin/users '{"username": "tech1", "password": "tech1-password", "role": "user"}' >/dev/null
@@ -185,7 +200,7 @@ for f in login query history health ingest cluster; do
     [ "$(podman inspect --format '{{.State.Status}}' "$f-pod-0-function")" = running ] ||
         inns podman start "$f-pod-0-function" >/dev/null
     wait_for "http://127.0.0.1:${PORT[$f]}/health/ready" 120 >/dev/null
-    RESTART[$f]="$(python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$t0")"
+    RESTART[$f]="$(elapsed "$t0")"
 done
 TOKEN="$(api POST 8081 /auth/login '{"username": "tech1", "password": "tech1-password"}' | json 'd["token"]')"
 again="$(api POST 8082 /query "$QUESTION" | json 'd["answer"]')"
