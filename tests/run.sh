@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on this machine: sets up the model files the tests need
-# (idempotent, fast when present), checks formatting and lints, the deployment files
+# (idempotent, fast when present), checks formatting and lints, builds the edge component, the deployment files
 # (template.yaml, workflows, Dockerfile, Kubernetes, compose) and the Lambda packages (which the
 # local-invocation test runs), builds the image from the same release binaries and runs the
-# stack as containers (tests/containers/e2e.sh), then `cargo test`.
+# stack as containers (tests/containers/e2e.sh), then `cargo test` (whose edge test runs the
+# component built by infra/edge/build.sh under `wasmtime serve`).
 # With CI=true, tests whose data or services are missing fail instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ export RAG_MODEL_DIR="$PWD/models"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+infra/edge/build.sh
+export RAG_EDGE_WASM="${CARGO_TARGET_DIR:-$PWD/target}/wasm32-wasip2/release/edge.wasm"
 infra/lambda/package.sh
 infra/check-template.sh --build
 infra/container/check.sh

@@ -43,6 +43,20 @@ python3 -m zipfile -e "$TARGET/lambda/layers/model-layer-x86_64.zip" "$stage/opt
 "$ENGINE" build --quiet --build-arg BASE="$BASE" --build-arg BINARIES=prebuilt \
     --build-arg MODELS=prebuilt-models -t localhost/rag:dev . >/dev/null
 
+# The edge: the component infra/edge/build.sh made, served by the wasmtime CLI ($WASMTIME or
+# the one on PATH).
+edge_wasm="$TARGET/wasm32-wasip2/release/edge.wasm"
+wasmtime_bin="${WASMTIME:-$(command -v wasmtime || true)}"
+if [ -f "$edge_wasm" ] && [ -x "$wasmtime_bin" ]; then
+    mkdir -p "$stage/edge"
+    cp "$edge_wasm" "$stage/edge/edge.wasm"
+    cp "$wasmtime_bin" "$stage/edge/wasmtime"
+    "$ENGINE" build --quiet --build-arg BASE="$BASE" -f infra/edge/Containerfile \
+        -t localhost/rag-edge:dev "$stage/edge" >/dev/null
+else
+    echo "edge image skipped: needs $edge_wasm (infra/edge/build.sh) and wasmtime" >&2
+fi
+
 if [ "$STANDINS" = 1 ]; then
     # The builds reach Debian's mirror and PyPI; pip trusts the host's CA bundle (which may
     # hold a proxy's CA), mounted for the build only.
@@ -55,7 +69,7 @@ if [ "$STANDINS" = 1 ]; then
 fi
 
 printf '| image | size |\n|---|---:|\n'
-for image in localhost/rag:dev localhost/rag-standin-postgres:dev localhost/rag-standin-aws:dev localhost/rag-standin-mlflow:dev; do
+for image in localhost/rag:dev localhost/rag-edge:dev localhost/rag-standin-postgres:dev localhost/rag-standin-aws:dev localhost/rag-standin-mlflow:dev; do
     "$ENGINE" image exists "$image" || continue
     "$ENGINE" image inspect --format '{{.Size}}' "$image" |
         awk -v i="$image" '{ printf "| %s | %.0f MB |\n", i, $1 / 1e6 }'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks the container deployment files: hadolint on the Dockerfile and the stand-ins'
-# Containerfiles, `kubectl kustomize` of both overlays (with their example secrets) and
+# Checks the container deployment files: hadolint on the Dockerfile, the edge's and the
+# stand-ins' Containerfiles, `kubectl kustomize` of both overlays (with their example secrets) and
 # kubernetes-validate --strict on what they render, and the compose file through
 # podman-compose. Exits non-zero on any finding.
 #
@@ -24,7 +24,7 @@ if ! command -v kubectl >/dev/null; then
     exit 0
 fi
 
-"$TOOLS/bin/hadolint" Dockerfile infra/container/standins/*.Containerfile
+"$TOOLS/bin/hadolint" Dockerfile infra/container/standins/*.Containerfile infra/edge/Containerfile
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

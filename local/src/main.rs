@@ -48,6 +48,9 @@ enum Command {
     /// List or roll back index versions.
     #[command(subcommand)]
     Index(cmd::index::Command),
+    /// Create token signing keys (EdDSA) and their JWKS.
+    #[command(subcommand)]
+    Keys(cmd::keys::Command),
 }
 
 #[tokio::main]
@@ -76,5 +79,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => cmd::serve::run(&ctx, args).await,
         Command::User(command) => cmd::user::run(&ctx, command).await,
         Command::Index(command) => cmd::index::run(&ctx, command).await,
+        Command::Keys(command) => cmd::keys::run(command),
     }
 }

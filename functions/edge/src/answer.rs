@@ -37,7 +37,11 @@ pub fn finish(headers: &mut HeaderMap, route: Option<&Route>, request_id: &str) 
     let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(headers, "strict-transport-security", "max-age=63072000; includeSubDomains");
+    set(
+        headers,
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    );
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "no-referrer");
     set(headers, "x-frame-options", "DENY");

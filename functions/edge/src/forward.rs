@@ -19,7 +19,9 @@ const HOP_BY_HOP: [&str; 9] = [
     "host",
 ];
 
-fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&wstd::http::HeaderName, &HeaderValue)> {
+fn end_to_end(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = (&wstd::http::HeaderName, &HeaderValue)> {
     let named_in_connection: Vec<String> = headers
         .get_all("connection")
         .iter()
@@ -48,10 +50,7 @@ pub async fn forward(
     body: Body,
     forwarded: Forwarded<'_>,
 ) -> Result<Response<Body>, String> {
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str());
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut request = Request::builder()
         .method(parts.method.clone())
         .uri(format!("{origin}{path}"));

@@ -14,9 +14,9 @@ use rag_contract::limits::MAX_BODY_BYTES;
 use rag_contract::request::{self, parse_json};
 use rag_contract::routes::{self, Access, BodyCheck, Miss, Route};
 use rag_contract::{LoginRequest, QueryRequest, RequestError, Role};
+use std::time::Instant;
 use wstd::http::body::Body;
 use wstd::http::{Error, HeaderMap, HeaderValue, Request, Response};
-use std::time::Instant;
 
 use crate::config::Config;
 
@@ -188,7 +188,9 @@ async fn admit(
             match check {
                 BodyCheck::Login => {
                     let login: LoginRequest = parse_json(&bytes).map_err(invalid)?;
-                    let who = client.clone().unwrap_or_else(|| format!("account:{}", login.username));
+                    let who = client
+                        .clone()
+                        .unwrap_or_else(|| format!("account:{}", login.username));
                     rate_key = Some((format!("login:{who}"), config.login_rate));
                 }
                 _ => {
@@ -239,7 +241,10 @@ async fn read_json(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, RequestEr
             "expected Content-Type: application/json".into(),
         ));
     }
-    if body.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if body
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
         return Err(RequestError::BodyTooLarge);
     }
     let collected = Limited::new(body.into_boxed_body(), MAX_BODY_BYTES)

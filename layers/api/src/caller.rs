@@ -39,15 +39,25 @@ impl FromRequestParts<App> for Admin {
 }
 
 /// The caller's network address, as login throttling counts it: the connection's peer outside
-/// Lambda, the source IP API Gateway saw in Lambda. Headers such as `X-Forwarded-For` are not
-/// read: any client can write them.
+/// Lambda, the source IP API Gateway saw in Lambda. `X-Forwarded-For` is read only from the
+/// edge tier, which proves itself with `X-Edge-Secret` (any client can write the header;
+/// without it, every caller behind the edge would share the edge's address and its budget).
 pub struct ClientAddress(pub Option<String>);
 
 impl FromRequestParts<App> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         use lambda_http::request::RequestContext;
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        if app.edge.is_edge(header("x-edge-secret"))
+            && let Some(forwarded) = header("x-forwarded-for")
+                .and_then(|v| v.rsplit(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        {
+            return Ok(ClientAddress(Some(forwarded.to_string())));
+        }
         if let Some(Peer(peer)) = parts.extensions.get::<Peer>() {
             return Ok(ClientAddress(Some(peer.ip().to_string())));
         }

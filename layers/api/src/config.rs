@@ -87,7 +87,14 @@ pub struct Config {
     pub threads: usize,
     pub database_url: Option<String>,
     pub jwt_secret: Option<String>,
+    /// `JWT_PRIVATE_KEY`: the login side's PEM key (EdDSA or ES256).
+    pub jwt_private_key: Option<String>,
+    /// `JWT_PUBLIC_KEYS`: the JWKS that verifies tokens, published at
+    /// `/.well-known/jwks.json`.
+    pub jwt_public_keys: Option<String>,
     pub jwt_ttl_secs: u64,
+    /// `EDGE_SECRET`: shared with the edge tier in front (see [`crate::state::Edge`]).
+    pub edge_secret: Option<String>,
     pub port: u16,
     /// The interface to listen on outside Lambda (`RAG_HOST`): every interface by default, as a
     /// container needs; `rag serve` defaults to loopback.
@@ -119,6 +126,9 @@ impl std::fmt::Debug for Config {
             .field("threads", &self.threads)
             .field("database_url", &redacted(self.database_url.is_some()))
             .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
+            .field("jwt_private_key", &redacted(self.jwt_private_key.is_some()))
+            .field("jwt_public_keys", &self.jwt_public_keys.is_some())
+            .field("edge_secret", &redacted(self.edge_secret.is_some()))
             .field("jwt_ttl_secs", &self.jwt_ttl_secs)
             .field("address", &self.address())
             .field("collection", &self.collection)
@@ -217,6 +227,10 @@ impl Config {
             )?,
             database_url: var("DATABASE_URL"),
             jwt_secret: var("JWT_SECRET"),
+            // A PEM may arrive on one line, its newlines written `\n` (an env file, a Secret).
+            jwt_private_key: var("JWT_PRIVATE_KEY").map(|k| k.replace("\\n", "\n")),
+            jwt_public_keys: var("JWT_PUBLIC_KEYS"),
+            edge_secret: var("EDGE_SECRET"),
             jwt_ttl_secs: parsed("JWT_TTL_SECS", DEFAULT_TTL_SECS)?,
             port: parsed("PORT", 8000)?,
             host: parsed("RAG_HOST", std::net::Ipv4Addr::UNSPECIFIED.into())?,
@@ -243,12 +257,15 @@ impl Config {
     }
 
     /// Fills each secret left unset from the SecureString parameter its `*_PARAMETER` setting
-    /// names: `JWT_SECRET_PARAMETER`, `DATABASE_URL_PARAMETER`, `LLM_API_KEY_PARAMETER`, and
+    /// names: `JWT_SECRET_PARAMETER`, `JWT_PRIVATE_KEY_PARAMETER`, `EDGE_SECRET_PARAMETER`,
+    /// `DATABASE_URL_PARAMETER`, `LLM_API_KEY_PARAMETER`, and
     /// `RAG_ADMIN_PASSWORD_PARAMETER` (with `RAG_ADMIN_USERNAME`, the first administrator).
     async fn read_parameters(&mut self) -> Result<(), ConfigError> {
         let mut admin_password = None;
         let mut wanted = vec![
             ("JWT_SECRET_PARAMETER", &mut self.jwt_secret),
+            ("JWT_PRIVATE_KEY_PARAMETER", &mut self.jwt_private_key),
+            ("EDGE_SECRET_PARAMETER", &mut self.edge_secret),
             ("DATABASE_URL_PARAMETER", &mut self.database_url),
         ];
         if let Some((_, endpoint)) = &mut self.llm {
@@ -312,12 +329,26 @@ impl Config {
         Ok(store)
     }
 
-    /// Token signer; refuses a missing or short secret.
+    /// Token signer and verifier: public keys (`JWT_PUBLIC_KEYS`, with `JWT_PRIVATE_KEY` where
+    /// tokens are issued) or the HS256 `JWT_SECRET`; refuses a missing or short secret, keys
+    /// that do not parse, and a private key without its public half in the JWKS.
     pub fn tokens(&self) -> Result<Arc<Tokens>, ConfigError> {
-        let secret = self.jwt_secret.as_deref().ok_or(ConfigError::Secret)?;
-        Tokens::new(secret.as_bytes(), self.jwt_ttl_secs)
-            .map(Arc::new)
-            .map_err(|_| ConfigError::Secret)
+        let secret = self.jwt_secret.as_deref().map(str::as_bytes);
+        let tokens = match (&self.jwt_public_keys, &self.jwt_private_key) {
+            (Some(jwks), private) => {
+                Tokens::with_keys(jwks, private.as_deref(), secret, self.jwt_ttl_secs)
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "JWT_PRIVATE_KEY needs JWT_PUBLIC_KEYS, the JWKS holding its public key".into(),
+                ));
+            }
+            (None, None) => Tokens::new(secret.ok_or(ConfigError::Secret)?, self.jwt_ttl_secs),
+        };
+        tokens.map(Arc::new).map_err(|e| match e {
+            accounts::AuthError::WeakSecret => ConfigError::Secret,
+            other => ConfigError::Invalid(other.to_string()),
+        })
     }
 
     /// Loads the embedding models (once per process: they are the cold start's largest cost).
@@ -393,6 +424,9 @@ mod tests {
             threads: 1,
             database_url: Some("postgres://rag:db-password@db/rag".into()),
             jwt_secret: Some("jwt-secret-value-of-32-bytes-long".into()),
+            jwt_private_key: Some("-----BEGIN PRIVATE KEY-----private-key-bytes".into()),
+            jwt_public_keys: None,
+            edge_secret: Some("edge-secret-value".into()),
             jwt_ttl_secs: 60,
             port: 8000,
             host: std::net::Ipv4Addr::LOCALHOST.into(),
@@ -409,6 +443,8 @@ mod tests {
             "jwt-secret-value",
             "admin-password",
             "webhook-secret",
+            "private-key-bytes",
+            "edge-secret-value",
         ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }

@@ -11,11 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
-#[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
-}
+pub use rag_contract::{LoginRequest, QueryRequest};
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
@@ -24,14 +20,6 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct QueryRequest {
-    /// 1 to 1000 characters.
-    pub question: String,
-    /// Number of sources, 1 to 20 (default 5).
-    pub top_k: Option<usize>,
 }
 
 /// A cited page.

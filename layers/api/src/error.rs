@@ -5,6 +5,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use rag_contract::RequestError;
 use rag_core::accounts::AuthError;
 use rag_core::assistant::AskError;
 use rag_core::cluster::ClusterError;
@@ -17,8 +18,6 @@ use rag_core::query::QueryError;
 use rag_core::store::StoreError;
 #[cfg(feature = "ingest")]
 use rag_core::update::UpdateError;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 /// An error answer.
 #[derive(Debug)]
@@ -30,17 +29,7 @@ pub struct ApiError {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `invalid_token`.
-    pub code: String,
-    pub message: String,
-}
+pub use rag_contract::{ErrorBody, ErrorDetail};
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -80,12 +69,7 @@ impl ApiError {
         } else {
             self.message
         };
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_string(),
-                message,
-            },
-        }
+        ErrorBody::new(self.code, message)
     }
 }
 
@@ -147,7 +131,7 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_account", msg)
             }
             AuthError::UnknownUser(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_user", msg),
-            AuthError::WeakSecret => {
+            AuthError::WeakSecret | AuthError::Keys(_) | AuthError::CannotSign => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", msg)
             }
             AuthError::Throttled(t) => {
@@ -196,15 +180,7 @@ impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         let msg = e.to_string();
         match e {
-            QueryError::EmptyQuestion => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_question", msg)
-            }
-            QueryError::QuestionTooLong { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "question_too_long", msg)
-            }
-            QueryError::InvalidTopK { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_top_k", msg)
-            }
+            QueryError::Invalid(invalid) => invalid.into(),
             QueryError::ModelMismatch { .. } | QueryError::Embed(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", msg)
             }
@@ -212,13 +188,21 @@ impl From<QueryError> for ApiError {
     }
 }
 
+/// A request refused for its body, with the status and code the edge gives it too.
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
 /// A body the extractor refused: too large, or not what the API documents (malformed JSON, a
 /// missing or mistyped field, a wrong content type).
 fn rejected_body(status: StatusCode, detail: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "body_too_large", "request body too large")
+        RequestError::BodyTooLarge.into()
     } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+        RequestError::Malformed(detail).into()
     }
 }
 

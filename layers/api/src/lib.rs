@@ -21,8 +21,7 @@ pub use state::App;
 
 use crate::error::ApiError;
 
-/// Largest request body accepted (a question is at most 1000 characters).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use rag_contract::limits::MAX_BODY_BYTES;
 
 /// Finishes a router: state, body limit, JSON 404.
 pub fn finish(routes: Router<App>, app: App) -> Router {
@@ -37,6 +36,7 @@ pub fn finish(routes: Router<App>, app: App) -> Router {
 pub fn all_routes() -> Router<App> {
     Router::new()
         .merge(routes::auth::router())
+        .merge(routes::edge::router())
         .merge(routes::query::router())
         .merge(routes::history::router())
         .merge(routes::health::router())
@@ -54,27 +54,38 @@ pub struct Needs {
     pub engine: bool,
     /// The models and the collection's documents, to ingest.
     pub ingest: bool,
+    /// A signing key, to issue tokens (login).
+    pub sign: bool,
 }
 
 impl Needs {
     pub const NOTHING: Needs = Needs {
         engine: false,
         ingest: false,
+        sign: false,
+    };
+    pub const SIGN: Needs = Needs {
+        engine: false,
+        ingest: false,
+        sign: true,
     };
     #[cfg(feature = "engine")]
     pub const ENGINE: Needs = Needs {
         engine: true,
         ingest: false,
+        sign: false,
     };
     #[cfg(feature = "ingest")]
     pub const INGEST: Needs = Needs {
         engine: false,
         ingest: true,
+        sign: false,
     };
     #[cfg(feature = "ingest")]
     pub const EVERYTHING: Needs = Needs {
         engine: true,
         ingest: true,
+        sign: true,
     };
 }
 
@@ -119,9 +130,15 @@ impl App {
         };
         #[cfg(not(feature = "engine"))]
         let engine = None;
+        let tokens = config.tokens()?;
+        if needs.sign && !tokens.can_sign() {
+            return Err(ConfigError::Invalid(
+                "this function issues tokens: set JWT_PRIVATE_KEY (its public key in JWT_PUBLIC_KEYS) or JWT_SECRET".into(),
+            ));
+        }
         Ok(App {
             store: config.store().await?,
-            tokens: config.tokens()?,
+            tokens,
             engine,
             #[cfg(feature = "ingest")]
             ingest: match (loaded, needs.ingest) {
@@ -136,6 +153,7 @@ impl App {
                 .map(|(provider, endpoint)| rag_core::generate::connect(provider, endpoint)),
             tracker,
             assigner: std::sync::Arc::new(Assigner::new(CENTROIDS_REFRESH)),
+            edge: std::sync::Arc::new(state::Edge::new(config.edge_secret.clone())),
         })
     }
 }

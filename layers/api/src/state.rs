@@ -29,6 +29,35 @@ pub struct App {
     pub tracker: Option<Tracker>,
     /// The latest clustering's centroids, for each new question's cluster.
     pub assigner: Arc<Assigner>,
+    /// What the edge tier in front relies on: its secret and its rate counters.
+    pub edge: Arc<Edge>,
+}
+
+/// The origin's side of the edge tier (`EDGE_SECRET`): the edge proves itself with the secret
+/// to have its rate counted here and the caller's address it forwards believed.
+#[derive(Debug, Default)]
+pub struct Edge {
+    /// `None`: no edge in front; the counters and forwarded addresses are refused.
+    pub secret: Option<String>,
+    pub counters: rag_core::rate::Counters,
+}
+
+impl Edge {
+    pub fn new(secret: Option<String>) -> Edge {
+        Edge {
+            secret,
+            counters: Default::default(),
+        }
+    }
+
+    /// Whether `given` is the edge's secret (compared in constant time).
+    pub fn is_edge(&self, given: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        match (&self.secret, given) {
+            (Some(secret), Some(given)) => bool::from(secret.as_bytes().ct_eq(given.as_bytes())),
+            _ => false,
+        }
+    }
 }
 
 /// What the ingest routes need besides the documents: which bucket's events to follow and the

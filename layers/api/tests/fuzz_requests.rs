@@ -293,6 +293,7 @@ async fn request_bodies_and_query_strings_get_clear_errors() {
         assigner: Arc::new(rag_core::cluster::runs::Assigner::new(Duration::from_secs(
             60,
         ))),
+        edge: Default::default(),
     };
     let router = rag_api::finish(rag_api::all_routes(), app);
     let targets = targets(&user, &admin);

@@ -192,6 +192,7 @@ async fn fixture(with_engine: bool) -> Option<Fixture> {
             generator: None,
             tracker: None,
             assigner: Arc::new(Assigner::new(Duration::from_secs(60))),
+            edge: Default::default(),
         },
         token,
     })
@@ -334,6 +335,7 @@ async fn ingest_function_applies_s3_trigger_events() {
         generator: None,
         tracker: None,
         assigner: Arc::new(Assigner::new(Duration::from_secs(60))),
+        edge: Default::default(),
     };
     let pdf = std::fs::read(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
         .expect("sample");

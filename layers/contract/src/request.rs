@@ -62,7 +62,8 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Requ
     if body.len() > MAX_BODY_BYTES {
         return Err(RequestError::BodyTooLarge);
     }
-    serde_json::from_slice(body).map_err(|e| RequestError::Malformed(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| RequestError::Malformed(format!("invalid JSON body: {e}")))
 }
 
 /// Whether a `Content-Type` value announces JSON (`application/json`, parameters allowed).
@@ -107,12 +108,24 @@ mod tests {
     #[test]
     fn questions_are_checked_against_the_shared_limits() {
         assert_eq!(validate_question("  VPN ?  ", 5), Ok("VPN ?"));
-        assert_eq!(validate_question("   ", 5), Err(RequestError::EmptyQuestion));
+        assert_eq!(
+            validate_question("   ", 5),
+            Err(RequestError::EmptyQuestion)
+        );
         let long = "é".repeat(MAX_QUESTION_CHARS + 1);
-        assert_eq!(validate_question(&long, 5).unwrap_err().code(), "question_too_long");
-        assert_eq!(validate_question(&"é".repeat(MAX_QUESTION_CHARS), 5).map(|_| ()), Ok(()));
+        assert_eq!(
+            validate_question(&long, 5).unwrap_err().code(),
+            "question_too_long"
+        );
+        assert_eq!(
+            validate_question(&"é".repeat(MAX_QUESTION_CHARS), 5).map(|_| ()),
+            Ok(())
+        );
         assert_eq!(validate_question("q", 0).unwrap_err().status(), 422);
-        assert_eq!(validate_question("q", MAX_TOP_K + 1).unwrap_err().code(), "invalid_top_k");
+        assert_eq!(
+            validate_question("q", MAX_TOP_K + 1).unwrap_err().code(),
+            "invalid_top_k"
+        );
     }
 
     #[test]

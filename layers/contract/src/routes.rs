@@ -97,7 +97,10 @@ use Function::{Cluster, Health, History, Ingest, Login, Query};
 
 /// Every route of the API.
 pub const ROUTES: &[Route] = &[
-    checked(route("POST", "/auth/login", Login, Public), BodyCheck::Login),
+    checked(
+        route("POST", "/auth/login", Login, Public),
+        BodyCheck::Login,
+    ),
     cacheable(route("GET", "/.well-known/jwks.json", Login, Public)),
     route("POST", "/admin/users", Login, Admin),
     route("PATCH", "/admin/users/{username}", Login, Admin),
@@ -111,6 +114,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/documents", Ingest, Admin),
     route("POST", "/documents", Ingest, Admin),
     route("POST", "/events/s3", Ingest, Internal),
+    route("POST", "/edge/hits", Login, Internal),
     route("GET", "/clusters", Cluster, Admin),
     route("POST", "/clusters/run", Cluster, Admin),
 ];
@@ -169,7 +173,10 @@ mod tests {
         let query = find("POST", "/query").expect("query");
         assert_eq!((query.function, query.access), (Query, User));
         assert_eq!(query.body, BodyCheck::Query);
-        assert_eq!(find("PATCH", "/admin/users/alice").expect("user").access, Admin);
+        assert_eq!(
+            find("PATCH", "/admin/users/alice").expect("user").access,
+            Admin
+        );
         assert_eq!(find("GET", "/admin/users/"), Err(Miss::NotFound));
         assert_eq!(find("GET", "/admin/users/a/b"), Err(Miss::NotFound));
         assert_eq!(find("GET", "/nowhere"), Err(Miss::NotFound));
@@ -180,6 +187,10 @@ mod tests {
     #[test]
     fn a_query_is_never_cacheable() {
         assert!(!find("POST", "/query").expect("query").cacheable);
-        assert!(ROUTES.iter().all(|r| !r.cacheable || (r.method == "GET" && r.access == Public)));
+        assert!(
+            ROUTES
+                .iter()
+                .all(|r| !r.cacheable || (r.method == "GET" && r.access == Public))
+        );
     }
 }

@@ -1,23 +1,21 @@
-//! Accounts: Argon2id password hashes, HS256 JWTs with expiry, login, request authentication
-//! and account management.
+//! Accounts: Argon2id password hashes, JWTs with expiry (HS256, or EdDSA/ES256 with public keys
+//! the edge can check), login, request authentication and account management.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rag_contract::token::{PublicKeys, Verifier};
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
 use crate::store::{NewUser, Role, Store, StoreError, User, UserStore};
 use crate::throttle::{self, Keys, Throttled};
 
-/// Shortest accepted signing secret, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
-/// Default token lifetime.
-pub const DEFAULT_TTL_SECS: u64 = 3600;
-/// Clock skew tolerated when checking `exp`.
-const LEEWAY_SECS: u64 = 30;
+pub use rag_contract::Claims;
+pub use rag_contract::limits::DEFAULT_TOKEN_TTL_SECS as DEFAULT_TTL_SECS;
+pub use rag_contract::token::MIN_SECRET_BYTES;
 const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 256;
 
@@ -41,21 +39,17 @@ pub enum AuthError {
     UnknownUser(String),
     #[error("the JWT secret must be at least {MIN_SECRET_BYTES} bytes")]
     WeakSecret,
+    /// The signing or verifying keys are unusable (a start-up error).
+    #[error("{0}")]
+    Keys(String),
+    #[error("this service holds no signing key (JWT_PRIVATE_KEY or JWT_SECRET)")]
+    CannotSign,
     #[error("too many failed logins: try again in {} s", .0.retry_after_secs)]
     Throttled(Throttled),
     #[error("this would leave no active administrator")]
     LastAdmin,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Token contents.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub role: Role,
-    pub iat: u64,
-    pub exp: u64,
 }
 
 /// An issued token.
@@ -66,12 +60,15 @@ pub struct Token {
     pub expires_in: u64,
 }
 
-/// Signs and verifies tokens.
+/// Signs (where this service logs people in) and verifies tokens.
 pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-    ttl_secs: u64,
+    signer: Option<Signer>,
+    verifier: Verifier,
+}
+
+struct Signer {
+    key: EncodingKey,
+    header: Header,
 }
 
 fn now_secs() -> u64 {
@@ -81,53 +78,118 @@ fn now_secs() -> u64 {
 }
 
 impl Tokens {
-    /// Refuses secrets shorter than [`MIN_SECRET_BYTES`].
+    /// HS256: one secret signs and verifies. Refuses secrets shorter than
+    /// [`MIN_SECRET_BYTES`].
     pub fn new(secret: &[u8], ttl_secs: u64) -> Result<Tokens, AuthError> {
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(AuthError::WeakSecret);
-        }
-        // Pinned to HS256: tokens with another "alg" (including "none") are rejected.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        let verifier = Verifier::new(ttl_secs)
+            .with_secret(secret)
+            .map_err(|_| AuthError::WeakSecret)?;
         Ok(Tokens {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-            ttl_secs: ttl_secs.max(1),
+            signer: Some(Signer {
+                key: EncodingKey::from_secret(secret),
+                header: Header::new(Algorithm::HS256),
+            }),
+            verifier,
         })
     }
 
+    /// Public-key tokens: `jwks` (`JWT_PUBLIC_KEYS`) verifies, by `kid`; `private_key`
+    /// (`JWT_PRIVATE_KEY`, an Ed25519 or P-256 PKCS#8 PEM), where given, signs under the `kid`
+    /// of the JWKS entry holding its public half (found by signing a probe, so a key missing
+    /// from the JWKS is a start-up error, not tokens nobody accepts). `secret`, where given,
+    /// keeps HS256 tokens valid, and signs when there is no private key: the migration from
+    /// a shared secret.
+    pub fn with_keys(
+        jwks: &str,
+        private_key: Option<&str>,
+        secret: Option<&[u8]>,
+        ttl_secs: u64,
+    ) -> Result<Tokens, AuthError> {
+        let keys = PublicKeys::parse(jwks).map_err(|e| AuthError::Keys(e.to_string()))?;
+        let mut tokens = match secret {
+            Some(secret) => Tokens::new(secret, ttl_secs)?,
+            None => Tokens {
+                signer: None,
+                verifier: Verifier::new(ttl_secs),
+            },
+        };
+        tokens.verifier = tokens.verifier.with_public_keys(keys);
+        if let Some(pem) = private_key {
+            tokens.signer = Some(tokens.signer_for(pem)?);
+        }
+        Ok(tokens)
+    }
+
+    fn signer_for(&self, pem: &str) -> Result<Signer, AuthError> {
+        let (key, algorithm) = EncodingKey::from_ed_pem(pem.as_bytes())
+            .map(|k| (k, Algorithm::EdDSA))
+            .or_else(|_| EncodingKey::from_ec_pem(pem.as_bytes()).map(|k| (k, Algorithm::ES256)))
+            .map_err(|_| {
+                AuthError::Keys(
+                    "JWT_PRIVATE_KEY: expected an Ed25519 or P-256 private key in PKCS#8 PEM"
+                        .into(),
+                )
+            })?;
+        let probe = Claims {
+            sub: "probe".into(),
+            role: Role::User,
+            iat: now_secs(),
+            exp: now_secs() + 1,
+        };
+        for kid in self.verifier.public_keys().kids() {
+            let mut header = Header::new(algorithm);
+            header.kid = Some(kid.to_string());
+            let signed = jsonwebtoken::encode(&header, &probe, &key);
+            if signed.is_ok_and(|t| self.verifier.verify(&t).is_ok()) {
+                return Ok(Signer { key, header });
+            }
+        }
+        Err(AuthError::Keys(
+            "JWT_PRIVATE_KEY's public key is not in JWT_PUBLIC_KEYS".into(),
+        ))
+    }
+
+    /// Whether this service can issue tokens.
+    pub fn can_sign(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    /// The `kid` new tokens carry (`None`: HS256).
+    pub fn signing_kid(&self) -> Option<&str> {
+        self.signer.as_ref()?.header.kid.as_deref()
+    }
+
+    /// The public keys as a JWKS document, `None` with HS256 only.
+    pub fn jwks(&self) -> Option<&str> {
+        let keys = self.verifier.public_keys();
+        (!keys.is_empty()).then(|| keys.document())
+    }
+
     pub fn issue(&self, user: &User) -> Result<Token, AuthError> {
+        let signer = self.signer.as_ref().ok_or(AuthError::CannotSign)?;
         let iat = now_secs();
+        let ttl_secs = self.verifier.ttl_secs();
         let claims = Claims {
             sub: user.username.clone(),
             role: user.role,
             iat,
-            exp: iat + self.ttl_secs,
+            exp: iat + ttl_secs,
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&signer.header, &claims, &signer.key)
             .map_err(|_| AuthError::InvalidToken)?;
         Ok(Token {
             token,
             token_type: "Bearer".into(),
-            expires_in: self.ttl_secs,
+            expires_in: ttl_secs,
         })
     }
 
-    /// Checks signature and expiry, and that the token is one this service could have issued:
-    /// not issued in the future, not living longer than the configured lifetime (a token minted
-    /// with a leaked key and a ten-year `exp` is refused).
+    /// Checks signature (the algorithm pinned by the key), expiry, and that the token is one
+    /// this service could have issued (see [`Verifier::verify`]).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|_| AuthError::InvalidToken)?;
-        let issued_in_future = claims.iat > now_secs() + LEEWAY_SECS;
-        let too_long = claims.exp.saturating_sub(claims.iat) > self.ttl_secs;
-        if issued_in_future || too_long {
-            return Err(AuthError::InvalidToken);
-        }
-        Ok(claims)
+        self.verifier
+            .verify(token)
+            .map_err(|_| AuthError::InvalidToken)
     }
 }
 
@@ -609,5 +671,119 @@ mod tests {
             create_user(&store, "test", "x", "pw", Role::User).await,
             Err(AuthError::InvalidAccount(_))
         ));
+    }
+
+    fn alice() -> User {
+        User {
+            id: 1,
+            username: "alice".into(),
+            password_hash: String::new(),
+            role: Role::User,
+            active: true,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn public_key_tokens_verify_by_kid_through_a_rotation() {
+        use crate::signing_key::{generate, jwks};
+        let (old, new) = (generate("2026-11"), generate("2026-12"));
+        let before =
+            Tokens::with_keys(&jwks(&[&old]), Some(&old.private_pem), None, 60).expect("old key");
+        let during = Tokens::with_keys(&jwks(&[&old, &new]), Some(&new.private_pem), None, 60)
+            .expect("both keys");
+        let after =
+            Tokens::with_keys(&jwks(&[&new]), Some(&new.private_pem), None, 60).expect("new key");
+        assert_eq!(during.signing_kid(), Some("2026-12"));
+        let old_token = before.issue(&alice()).expect("issue").token;
+        let new_token = during.issue(&alice()).expect("issue").token;
+        assert_eq!(
+            during.verify(&old_token).expect("old accepted").sub,
+            "alice"
+        );
+        assert_eq!(
+            during.verify(&new_token).expect("new accepted").sub,
+            "alice"
+        );
+        assert!(after.verify(&new_token).is_ok());
+        assert!(matches!(
+            after.verify(&old_token),
+            Err(AuthError::InvalidToken)
+        ));
+
+        let verify_only = Tokens::with_keys(&jwks(&[&new]), None, None, 60).expect("verifier");
+        assert!(verify_only.verify(&new_token).is_ok());
+        assert!(matches!(
+            verify_only.issue(&alice()),
+            Err(AuthError::CannotSign)
+        ));
+        let jwks_doc = verify_only.jwks().expect("published");
+        assert!(jwks_doc.contains("2026-12") && !jwks_doc.contains("PRIVATE"));
+    }
+
+    #[test]
+    fn keys_that_cannot_work_are_refused_at_start() {
+        use crate::signing_key::{generate, jwks};
+        let (a, b) = (generate("a"), generate("b"));
+        let mismatch = Tokens::with_keys(&jwks(&[&a]), Some(&b.private_pem), None, 60);
+        assert!(
+            matches!(mismatch, Err(AuthError::Keys(m)) if m.contains("not in JWT_PUBLIC_KEYS"))
+        );
+        let mut private = a.public_jwk.clone();
+        private["d"] = "c2VjcmV0".into();
+        let leaked = serde_json::json!({ "keys": [private] }).to_string();
+        assert!(matches!(
+            Tokens::with_keys(&leaked, None, None, 60),
+            Err(AuthError::Keys(_))
+        ));
+        let no_kid = serde_json::json!({ "keys": [{"kty": "OKP", "crv": "Ed25519", "x": a.public_jwk["x"]}] });
+        assert!(Tokens::with_keys(&no_kid.to_string(), None, None, 60).is_err());
+        assert!(Tokens::with_keys("not json", None, None, 60).is_err());
+        assert!(Tokens::with_keys(&jwks(&[&a]), Some("not a key"), None, 60).is_err());
+    }
+
+    #[test]
+    fn algorithm_confusion_and_unknown_kids_are_refused() {
+        use crate::signing_key::{generate, jwks};
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let key = generate("k1");
+        let tokens = Tokens::with_keys(&jwks(&[&key]), Some(&key.private_pem), Some(SECRET), 60)
+            .expect("keys and secret");
+        let claims = Claims {
+            sub: "alice".into(),
+            role: Role::Admin,
+            iat: now_secs(),
+            exp: now_secs() + 30,
+        };
+        // HS256 keyed with the published public key, under its kid.
+        let public = URL_SAFE_NO_PAD
+            .decode(key.public_jwk["x"].as_str().unwrap_or_default())
+            .expect("x");
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let confused = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&public))
+            .expect("sign");
+        assert!(matches!(
+            tokens.verify(&confused),
+            Err(AuthError::InvalidToken)
+        ));
+        // An EdDSA token naming a kid nobody published.
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("k2".into());
+        let pem = EncodingKey::from_ed_pem(key.private_pem.as_bytes()).expect("pem");
+        let unknown = jsonwebtoken::encode(&header, &claims, &pem).expect("sign");
+        assert!(matches!(
+            tokens.verify(&unknown),
+            Err(AuthError::InvalidToken)
+        ));
+        // HS256 tokens from before the migration still pass while the secret is kept.
+        let legacy = Tokens::new(SECRET, 60)
+            .expect("hs256")
+            .issue(&alice())
+            .expect("issue");
+        assert!(tokens.verify(&legacy.token).is_ok());
+        let without_secret = Tokens::with_keys(&jwks(&[&key]), None, None, 60).expect("keys");
+        assert!(without_secret.verify(&legacy.token).is_err());
     }
 }

@@ -60,7 +60,9 @@ pub async fn draft(
     question: &str,
     options: QueryOptions,
 ) -> Result<Draft, AskError> {
-    let question = query::validate(question, options.top_k)?.to_string();
+    let question = query::validate(question, options.top_k)
+        .map_err(QueryError::from)?
+        .to_string();
     engine.refresh_if_due().await;
     let index = engine.current().ok_or_else(|| {
         AskError::NoIndex(

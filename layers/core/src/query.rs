@@ -9,22 +9,17 @@ use crate::embed::{EmbedError, Models};
 use crate::index::{Hit, Index, Retrieval};
 use crate::text::{Lang, detect_lang};
 
-/// Longest question accepted, in characters.
-pub const MAX_QUESTION_CHARS: usize = 1000;
-/// Most sources a question may ask for.
-pub const MAX_TOP_K: usize = 20;
-pub const DEFAULT_TOP_K: usize = 5;
+use rag_contract::RequestError;
+pub use rag_contract::limits::{DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K};
+pub use rag_contract::request::validate_question as validate;
 const EXCERPT_CHARS: usize = 300;
 
 /// Why a question was not answered.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    #[error("the question is empty")]
-    EmptyQuestion,
-    #[error("the question is longer than {max} characters")]
-    QuestionTooLong { max: usize },
-    #[error("top_k must be between 1 and {max}")]
-    InvalidTopK { max: usize },
+    /// The question or `top_k` is out of the shared limits.
+    #[error(transparent)]
+    Invalid(#[from] RequestError),
     #[error(
         "the index was built with models {index:?}, not {loaded:?}: ingest again or select those models"
     )]
@@ -119,23 +114,6 @@ impl Default for QueryOptions {
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
-}
-
-/// Checks a question and returns it trimmed.
-pub fn validate(question: &str, top_k: usize) -> Result<&str, QueryError> {
-    let q = question.trim();
-    if q.is_empty() {
-        return Err(QueryError::EmptyQuestion);
-    }
-    if q.chars().count() > MAX_QUESTION_CHARS {
-        return Err(QueryError::QuestionTooLong {
-            max: MAX_QUESTION_CHARS,
-        });
-    }
-    if top_k == 0 || top_k > MAX_TOP_K {
-        return Err(QueryError::InvalidTopK { max: MAX_TOP_K });
-    }
-    Ok(q)
 }
 
 /// Retrieval only: the best pages for a question.

@@ -6,6 +6,7 @@ pub mod cold_start;
 pub mod eval;
 pub mod index;
 pub mod ingest;
+pub mod keys;
 pub mod search;
 pub mod serve;
 pub mod user;

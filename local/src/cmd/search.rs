@@ -80,9 +80,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         })?;
         let sources = match query::search(&index, &models, &q.question, &options) {
             Ok(r) => query::sources(&index, &r.hits),
-            Err(
-                e @ (query::QueryError::EmptyQuestion | query::QueryError::QuestionTooLong { .. }),
-            ) => {
+            Err(e @ query::QueryError::Invalid(_)) => {
                 eprintln!("line {}: {e}", n + 1);
                 Vec::new()
             }

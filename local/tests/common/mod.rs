@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod edge;
 pub mod llm;
 #[path = "../../../tests/support/mod.rs"]
 pub mod support;

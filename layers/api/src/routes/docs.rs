@@ -20,6 +20,7 @@ pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
     info(title = "IT-support RAG assistant", description = "Cited answers from the IT procedures; every question kept in the caller's history."),
     paths(
         super::auth::login,
+        super::auth::jwks,
         super::query::ask,
         super::history::history,
         super::health::health,
@@ -121,5 +122,35 @@ mod tests {
             super::OPENAPI_JSON == generated,
             "layers/api/openapi.json is out of date: run UPDATE_OPENAPI=1 cargo test -p rag-api openapi"
         );
+    }
+
+    /// The edge routes and checks by the contract's table: it must list every documented
+    /// operation, and ask a credential exactly where the document does.
+    #[test]
+    fn the_edge_route_table_is_the_documented_api() {
+        use rag_contract::routes::{Access, ROUTES};
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).expect("json");
+        let mut documented: Vec<(String, String, bool)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("operations") {
+                let secured = operation["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+                documented.push((method.to_uppercase(), path.clone(), secured));
+            }
+        }
+        documented.sort();
+        let undocumented = ["/openapi.json", "/docs", "/edge/hits"];
+        let mut table: Vec<(String, String, bool)> = ROUTES
+            .iter()
+            .filter(|r| !undocumented.contains(&r.path))
+            .map(|r| {
+                // Internal routes carry a credential of their own (the webhook's secret).
+                let secured = r.access != Access::Public;
+                (r.method.to_string(), r.path.to_string(), secured)
+            })
+            .collect();
+        table.sort();
+        assert_eq!(table, documented);
     }
 }

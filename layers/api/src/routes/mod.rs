@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod docs;
 #[cfg(feature = "ingest")]
 pub mod documents;
+pub mod edge;
 pub mod health;
 pub mod history;
 pub mod query;

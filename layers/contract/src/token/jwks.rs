@@ -87,9 +87,7 @@ fn algorithm_of(jwk: &Jwk) -> Result<Algorithm, String> {
         AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
             Algorithm::EdDSA
         }
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
-            Algorithm::ES256
-        }
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
         _ => return Err("only Ed25519 (EdDSA) and P-256 (ES256) keys are accepted".into()),
     };
     if let Some(declared) = jwk.common.key_algorithm {

@@ -122,7 +122,10 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let (key, algorithm) = match &header.kid {
             Some(kid) => self.keys.get(kid).ok_or(TokenError::Invalid)?,
-            None => (self.secret.as_ref().ok_or(TokenError::Invalid)?, Algorithm::HS256),
+            None => (
+                self.secret.as_ref().ok_or(TokenError::Invalid)?,
+                Algorithm::HS256,
+            ),
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;

@@ -26,29 +26,12 @@ pub enum StoreError {
     Invalid(String),
 }
 
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
-}
+/// What an account may do (shared with the edge, which reads it from tokens).
+pub use rag_contract::Role;
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Role, StoreError> {
-        match s {
-            "user" => Ok(Role::User),
-            "admin" => Ok(Role::Admin),
-            other => Err(StoreError::Invalid(format!("unknown role {other:?}"))),
-        }
-    }
+/// A role as stored.
+pub fn parse_role(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Invalid(format!("unknown role {s:?}")))
 }
 
 /// A stored account.

@@ -73,7 +73,7 @@ fn to_user(row: &tokio_postgres::Row) -> Result<User, StoreError> {
         id: row.try_get(0).map_err(err)?,
         username: row.try_get(1).map_err(err)?,
         password_hash: row.try_get(2).map_err(err)?,
-        role: Role::parse(row.try_get::<_, &str>(3).map_err(err)?)?,
+        role: super::parse_role(row.try_get::<_, &str>(3).map_err(err)?)?,
         active: row.try_get(4).map_err(err)?,
         created_at: row.try_get(5).map_err(err)?,
     })

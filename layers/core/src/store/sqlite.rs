@@ -71,7 +71,7 @@ fn to_user(r: (i64, String, String, String, bool, i64)) -> Result<User, StoreErr
         id: r.0,
         username: r.1,
         password_hash: r.2,
-        role: Role::parse(&r.3)?,
+        role: super::parse_role(&r.3)?,
         active: r.4,
         created_at: r.5,
     })
