@@ -75,6 +75,11 @@ pub async fn forward(
     if let Some(host) = parts.headers.get("host").and_then(|h| h.to_str().ok()) {
         add("x-forwarded-host", host);
     }
+    // A request without a body sends none (rather than an empty stream spliced across).
+    let bodiless = body.content_length() == Some(0)
+        || (!parts.headers.contains_key("content-length")
+            && !parts.headers.contains_key("transfer-encoding"));
+    let body = if bodiless { Body::empty() } else { body };
     let request = request.body(body).map_err(|e| e.to_string())?;
     let answer = Client::new()
         .send(request)
