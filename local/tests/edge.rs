@@ -122,7 +122,14 @@ fn the_edge_turns_away_bad_requests_without_calling_the_origin() {
     let edge = Edge::start(
         &wasmtime,
         &component,
-        &edge_env(&proxy, &jwks, &[("EDGE_LOGIN_RATE", "5/60")]),
+        &edge_env(
+            &proxy,
+            &jwks,
+            &[
+                ("EDGE_LOGIN_RATE", "5/60"),
+                ("EDGE_CORS_ORIGINS", "https://support.example.com"),
+            ],
+        ),
         keys.path(),
     );
     let stack = Stack {
@@ -202,6 +209,35 @@ fn the_edge_turns_away_bad_requests_without_calling_the_origin() {
             .to_str()
             .unwrap_or_default()
             .contains("max-age")
+    );
+
+    // CORS for the configured web origin only, preflight answered at the edge.
+    let before = stack.proxy.count();
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, format!("{edge}/query"))
+        .header("origin", "https://support.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .expect("preflight");
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://support.example.com"
+    );
+    assert_eq!(
+        stack.proxy.count(),
+        before,
+        "a preflight is the edge's own answer"
+    );
+    let foreign = client
+        .get(format!("{edge}/health"))
+        .header("origin", "https://evil.example.net")
+        .send()
+        .expect("health");
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-origin")
     );
 
     // Tokens the edge refuses on its own.
