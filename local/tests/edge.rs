@@ -23,6 +23,19 @@ struct Stack {
     server: common::Server,
 }
 
+impl Stack {
+    /// Stops everything and keeps the origin's data, for the next phase.
+    fn into_data(self) -> tempfile::TempDir {
+        let Stack {
+            edge,
+            proxy,
+            server,
+        } = self;
+        drop((edge, proxy));
+        server.into_data()
+    }
+}
+
 /// The origin's settings for these keys.
 fn origin_env<'a>(jwks: &'a str, private_pem: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -209,6 +222,31 @@ fn the_edge_turns_away_bad_requests_without_calling_the_origin() {
             .to_str()
             .unwrap_or_default()
             .contains("max-age")
+    );
+
+    // The counters answer the edge only: anyone else (no secret, a wrong one) gets 404 and
+    // cannot spend a user's budget.
+    let hit = json!({"key": "user:alice", "max": 1, "window_secs": 60});
+    for secret in [None, Some("not-the-edge-secret")] {
+        let mut request = client.post(format!("{origin}/edge/hits")).json(&hit);
+        if let Some(secret) = secret {
+            request = request.bearer_auth(secret);
+        }
+        assert_eq!(
+            error_code(request.send().expect("hits")),
+            (404, "not_found".into())
+        );
+    }
+    let counted: Value = client
+        .post(format!("{origin}/edge/hits"))
+        .bearer_auth(EDGE_SECRET)
+        .json(&json!({"key": "probe:x", "max": 1, "window_secs": 60}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("hits");
+    assert_eq!(
+        (counted["count"].clone(), counted["allowed"].clone()),
+        (json!(1), json!(true))
     );
 
     // CORS for the configured web origin only, preflight answered at the edge.
@@ -519,14 +557,8 @@ fn tokens_of_both_keys_pass_during_a_rotation_and_the_old_ones_fail_after() {
     let before = phase(None, &old_jwks, &old_pem);
     let old_token = token(&client, &before.edge.base, "alice");
     assert_eq!(history(&before, &old_token), 200);
-    let Stack {
-        edge,
-        proxy,
-        server,
-    } = before;
-    drop((edge, proxy));
 
-    let during = phase(Some(server.into_data()), &both_jwks, &new_pem);
+    let during = phase(Some(before.into_data()), &both_jwks, &new_pem);
     let new_token = token(&client, &during.edge.base, "alice");
     assert_eq!(
         jsonwebtoken::decode_header(&new_token)
@@ -545,14 +577,8 @@ fn tokens_of_both_keys_pass_during_a_rotation_and_the_old_ones_fail_after() {
         200,
         "new key during the overlap"
     );
-    let Stack {
-        edge,
-        proxy,
-        server,
-    } = during;
-    drop((edge, proxy));
 
-    let after = phase(Some(server.into_data()), &new_only, &new_pem);
+    let after = phase(Some(during.into_data()), &new_only, &new_pem);
     let calls = after.proxy.count();
     assert_eq!(history(&after, &old_token), 401, "old key removed");
     assert_eq!(after.proxy.count(), calls, "the edge refused it alone");
