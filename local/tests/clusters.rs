@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Backend;
+
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -55,7 +57,7 @@ const QUESTIONS: [&str; 12] = [
 
 #[test]
 fn asked_questions_are_clustered_and_new_ones_get_their_cluster() {
-    let Some(server) = common::start(None) else {
+    let Some(server) = common::start(Backend::Embedded) else {
         return;
     };
     let (alice, admin) = (login(&server, "alice"), login(&server, "admin"));

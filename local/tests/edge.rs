@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Backend;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -128,7 +130,7 @@ fn the_edge_turns_away_bad_requests_without_calling_the_origin() {
         ("LLM_BASE_URL", llm.url.as_str()),
         ("LLM_TIMEOUT_MS", "5000"),
     ]);
-    let Some(server) = common::start_with(None, &env) else {
+    let Some(server) = common::start_with(Backend::Embedded, &env) else {
         return;
     };
     let proxy = CountingProxy::start(&server.base);
@@ -525,8 +527,8 @@ fn tokens_of_both_keys_pass_during_a_rotation_and_the_old_ones_fail_after() {
     let phase = |data: Option<tempfile::TempDir>, jwks: &str, pem: &str| {
         let env = origin_env(jwks, pem);
         let server = match data {
-            Some(data) => common::serve(data, None, &env),
-            None => common::start_with(None, &env).expect("server"),
+            Some(data) => common::serve(data, Backend::Embedded, &env),
+            None => common::start_with(Backend::Embedded, &env).expect("server"),
         };
         let proxy = CountingProxy::start(&server.base);
         let edge = Edge::start(

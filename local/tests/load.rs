@@ -1,14 +1,15 @@
-//! Load test of POST /query from this (second) process over loopback against `rag serve` on
-//! PostgreSQL: concurrent clients, then every answered query is counted in the history.
-//! `RAG_LOAD_REQUESTS` (default 160) and `RAG_LOAD_CONCURRENCY` (default 16) set the size;
-//! run with `--nocapture` to see the latency table.
+//! Load test of POST /query from this (second) process over loopback against `rag serve`, on
+//! PostgreSQL then on DynamoDB in the same run: concurrent clients, then every answered query is
+//! counted in the history, then `GET /history` alone is timed.
+//! `RAG_LOAD_REQUESTS` (default 500 on PostgreSQL, 2,000 on DynamoDB) and
+//! `RAG_LOAD_CONCURRENCY` (default 16) set the size; run with `--nocapture` to see the table.
 
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{start, support};
+use common::{Backend, Server, start, support};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -33,38 +34,62 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
 }
 
-#[test]
-fn concurrent_queries_lose_nothing() {
-    let Some(db) = support::ScratchDb::create("load") else {
-        return;
-    };
-    let Some(server) = start(Some(&db.url)) else {
-        return;
-    };
-    let total = env_usize("RAG_LOAD_REQUESTS", 160);
-    let concurrency = env_usize("RAG_LOAD_CONCURRENCY", 16);
+/// What one store's run measured.
+struct Report {
+    store: &'static str,
+    total: usize,
+    elapsed: f64,
+    query_ms: Vec<f64>,
+    history_ms: Vec<f64>,
+    errors: usize,
+    stored: usize,
+}
+
+impl Report {
+    fn print(&self) {
+        eprintln!(
+            "load on {}: {} requests, {:.1} s, {:.1} req/s; /query ms p50 {:.0} p90 {:.0} p99 {:.0} max {:.0}; /history ms p50 {:.1} p90 {:.1}; errors {}; history rows {}",
+            self.store,
+            self.total,
+            self.elapsed,
+            self.total as f64 / self.elapsed,
+            percentile(&self.query_ms, 50.0),
+            percentile(&self.query_ms, 90.0),
+            percentile(&self.query_ms, 99.0),
+            self.query_ms.last().copied().unwrap_or(0.0),
+            percentile(&self.history_ms, 50.0),
+            percentile(&self.history_ms, 90.0),
+            self.errors,
+            self.stored,
+        );
+    }
+}
+
+fn login(client: &Client, base: &str, user: &str) -> String {
+    let r: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": user, "password": format!("{user}-password")}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    r["token"].as_str().expect("token").to_string()
+}
+
+fn load(store: &'static str, server: &Server, total: usize, concurrency: usize) -> Report {
     let client = Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .expect("client");
     let tokens: Vec<String> = USERS
         .iter()
-        .map(|u| {
-            let r: Value = client
-                .post(format!("{}/auth/login", server.base))
-                .json(&json!({"username": u, "password": format!("{u}-password")}))
-                .send()
-                .expect("login")
-                .json()
-                .expect("json");
-            r["token"].as_str().expect("token").to_string()
-        })
+        .map(|u| login(&client, &server.base, u))
         .collect();
 
     let next = AtomicUsize::new(0);
     let errors = AtomicUsize::new(0);
     let started = Instant::now();
-    let mut latencies: Vec<f64> = std::thread::scope(|scope| {
+    let mut query_ms: Vec<f64> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..concurrency)
             .map(|_| {
                 scope.spawn(|| {
@@ -96,7 +121,7 @@ fn concurrent_queries_lose_nothing() {
             .collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
+    query_ms.sort_by(f64::total_cmp);
 
     // Count the stored rows through the API, user by user, page by page.
     let admin = &tokens[0];
@@ -122,16 +147,64 @@ fn concurrent_queries_lose_nothing() {
             }
         }
     }
-    eprintln!(
-        "load: {total} requests, {concurrency} concurrent, {:.1} s, {:.1} req/s; latency ms p50 {:.0} p90 {:.0} p99 {:.0} max {:.0}; errors {}; history rows {stored}",
+
+    // A technician's history page, alone on the server.
+    let mut history_ms: Vec<f64> = (0..60)
+        .map(|n| {
+            let t = Instant::now();
+            let r = client
+                .get(format!("{}/history?limit=20", server.base))
+                .bearer_auth(&tokens[n % tokens.len()])
+                .send()
+                .expect("history");
+            assert!(r.status().is_success());
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    history_ms.sort_by(f64::total_cmp);
+    Report {
+        store,
+        total,
         elapsed,
-        total as f64 / elapsed,
-        percentile(&latencies, 50.0),
-        percentile(&latencies, 90.0),
-        percentile(&latencies, 99.0),
-        latencies.last().copied().unwrap_or(0.0),
-        errors.load(Ordering::Relaxed),
-    );
-    assert_eq!(errors.load(Ordering::Relaxed), 0, "failed requests");
-    assert_eq!(stored, total, "every answered query is in the history");
+        query_ms,
+        history_ms,
+        errors: errors.load(Ordering::Relaxed),
+        stored,
+    }
+}
+
+#[test]
+fn concurrent_queries_lose_nothing_on_postgresql_and_dynamodb() {
+    let (Some(db), Some(table)) = (
+        support::ScratchDb::create("load"),
+        support::ScratchTable::moto("load"),
+    ) else {
+        return;
+    };
+    let concurrency = env_usize("RAG_LOAD_CONCURRENCY", 16);
+    let mut reports = Vec::new();
+    for (store, backend, default) in [
+        ("postgresql", Backend::Postgres(&db.url), 500),
+        ("dynamodb", Backend::Dynamo(&table), 2_000),
+    ] {
+        let Some(server) = start(backend) else {
+            return;
+        };
+        let report = load(
+            store,
+            &server,
+            env_usize("RAG_LOAD_REQUESTS", default),
+            concurrency,
+        );
+        report.print();
+        reports.push(report);
+    }
+    for r in &reports {
+        assert_eq!(r.errors, 0, "failed requests on {}", r.store);
+        assert_eq!(
+            r.stored, r.total,
+            "every answered query is in the history ({})",
+            r.store
+        );
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Server, serve, support};
+use common::{Backend, Server, serve, support};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -246,7 +246,11 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
 
     let mut ingest_env = bucket.env(&endpoint);
     ingest_env.push(("INGEST_WEBHOOK_TOKEN", TOKEN));
-    let ingest = serve(tempfile::tempdir().expect("tempdir"), None, &ingest_env);
+    let ingest = serve(
+        tempfile::tempdir().expect("tempdir"),
+        Backend::Embedded,
+        &ingest_env,
+    );
     // As an SNS subscription URL carries a secret: user:secret@, sent as Basic credentials.
     let with_secret = ingest
         .base
@@ -254,7 +258,11 @@ fn bucket_events_publish_versions_that_the_running_query_service_swaps_in() {
     bucket.notify(&format!("{with_secret}/events/s3"));
     let mut query_env = bucket.env(&endpoint);
     query_env.push(("INDEX_REFRESH_SECS", "1"));
-    let query = serve(tempfile::tempdir().expect("tempdir"), None, &query_env);
+    let query = serve(
+        tempfile::tempdir().expect("tempdir"),
+        Backend::Embedded,
+        &query_env,
+    );
     let token = login(&http, &query);
     let servers = [&ingest, &query];
 
@@ -525,7 +533,11 @@ fn s3_down_at_cold_start_answers_503_then_recovers() {
     let unreachable = format!("http://127.0.0.1:{port}");
     let mut env = bucket.env(&unreachable);
     env.push(("INDEX_REFRESH_SECS", "1"));
-    let query = serve(tempfile::tempdir().expect("tempdir"), None, &env);
+    let query = serve(
+        tempfile::tempdir().expect("tempdir"),
+        Backend::Embedded,
+        &env,
+    );
     let http = Client::new();
     let token = login(&http, &query);
     let (status, body) = ask(&http, &query, &token, "How do I reset my password?");

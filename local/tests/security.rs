@@ -3,6 +3,7 @@
 //! hostile document names, the audit trail and the last administrator.
 
 mod common;
+
 #[path = "../../layers/core/tests/hostile/mod.rs"]
 mod hostile;
 
@@ -10,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Server, start_with};
+use common::{Backend, Server, start_with};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -80,7 +81,7 @@ fn raw(server: &Server, request: &[u8], wait: Duration) -> (String, Duration) {
 fn forged_bucket_events_change_nothing() {
     let _alone = alone();
     // Without a secret, the webhook is not served at all.
-    let Some(open) = start_with(None, &[]) else {
+    let Some(open) = start_with(Backend::Embedded, &[]) else {
         return;
     };
     let client = Client::new();
@@ -92,7 +93,11 @@ fn forged_bucket_events_change_nothing() {
     assert_eq!(forged.status().as_u16(), 404);
     drop(open);
 
-    let server = start_with(None, &[("INGEST_WEBHOOK_TOKEN", WEBHOOK_SECRET)]).expect("server");
+    let server = start_with(
+        Backend::Embedded,
+        &[("INGEST_WEBHOOK_TOKEN", WEBHOOK_SECRET)],
+    )
+    .expect("server");
     let alice = token(&client, &server, "alice");
     let before = ask(&client, &server, &alice);
     assert_eq!(before["grounded"], true, "{before}");
@@ -159,7 +164,7 @@ fn forged_bucket_events_change_nothing() {
 #[test]
 fn requests_are_authenticated_before_their_body_is_read_and_slow_clients_are_cut() {
     let _alone = alone();
-    let Some(server) = start_with(None, &[]) else {
+    let Some(server) = start_with(Backend::Embedded, &[]) else {
         return;
     };
     // An anonymous 60 MiB upload: the answer comes before a byte of the body is sent.
@@ -186,7 +191,7 @@ fn requests_are_authenticated_before_their_body_is_read_and_slow_clients_are_cut
 #[test]
 fn password_guessing_is_throttled_and_health_stays_fast() {
     let _alone = alone();
-    let Some(server) = start_with(None, &[]) else {
+    let Some(server) = start_with(Backend::Embedded, &[]) else {
         return;
     };
     let client = Client::new();
@@ -275,7 +280,7 @@ fn password_guessing_is_throttled_and_health_stays_fast() {
 #[test]
 fn hostile_names_last_admin_and_the_audit_trail() {
     let _alone = alone();
-    let Some(server) = start_with(None, &[]) else {
+    let Some(server) = start_with(Backend::Embedded, &[]) else {
         return;
     };
     let client = Client::new();
@@ -357,7 +362,10 @@ fn hostile_names_last_admin_and_the_audit_trail() {
 #[test]
 fn logs_are_json_lines_when_asked() {
     let _alone = alone();
-    let Some(server) = start_with(None, &[("RAG_LOG", "info"), ("RAG_LOG_FORMAT", "json")]) else {
+    let Some(server) = start_with(
+        Backend::Embedded,
+        &[("RAG_LOG", "info"), ("RAG_LOG_FORMAT", "json")],
+    ) else {
         return;
     };
     let log = server.log();
@@ -382,7 +390,7 @@ fn logs_are_json_lines_when_asked() {
 #[test]
 fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
     let _alone = alone();
-    let Some(server) = start_with(None, &[("INDEX_REFRESH_SECS", "1")]) else {
+    let Some(server) = start_with(Backend::Embedded, &[("INDEX_REFRESH_SECS", "1")]) else {
         return;
     };
     let client = Client::builder()

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Backend;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -20,7 +22,7 @@ fn data_with_user(user: &str, admin: bool) -> Option<tempfile::TempDir> {
         return None;
     }
     let data = tempfile::tempdir().expect("tempdir");
-    common::add_user(data.path(), None, user, admin);
+    common::add_user(data.path(), Backend::Embedded, user, admin);
     Some(data)
 }
 
@@ -29,7 +31,7 @@ fn sigterm_lets_a_request_in_flight_finish() {
     let Some(data) = data_with_user("alice", false) else {
         return;
     };
-    let mut server = common::serve(data, None, &[]);
+    let mut server = common::serve(data, Backend::Embedded, &[]);
     let address = server.base.trim_start_matches("http://").to_string();
 
     // A login whose body is only half sent when the signal arrives.
@@ -96,7 +98,7 @@ fn sigterm_waits_for_an_acknowledged_bucket_event() {
     )
     .expect("copy the sample");
     let env = [("INGEST_WEBHOOK_TOKEN", WEBHOOK_TOKEN)];
-    let mut server = common::serve(data, None, &env);
+    let mut server = common::serve(data, Backend::Embedded, &env);
 
     let http = Client::new();
     let event = json!({"Records": [{"eventName": "s3:ObjectCreated:Put",
@@ -116,7 +118,7 @@ fn sigterm_waits_for_an_acknowledged_bucket_event() {
     assert!(status.success(), "exit status {status}\n{}", server.log());
 
     // Nothing was lost: a new server over the same data lists the document as indexed.
-    let server = common::serve(server.into_data(), None, &[]);
+    let server = common::serve(server.into_data(), Backend::Embedded, &[]);
     let login: Value = http
         .post(format!("{}/auth/login", server.base))
         .json(&json!({"username": "admin", "password": "admin-password"}))

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Backend;
+
 use std::time::{Duration, Instant};
 
 use common::support;
@@ -80,7 +82,7 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
         ("MLFLOW_TRACKING_URI", uri.as_str()),
         ("MLFLOW_EXPERIMENT_NAME", experiment.as_str()),
     ];
-    let Some(server) = common::start_with(None, &env) else {
+    let Some(server) = common::start_with(Backend::Embedded, &env) else {
         return;
     };
     let token = login(&server, "alice");
@@ -140,7 +142,7 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
     let queries = runs("query");
     assert_eq!(queries.len(), questions.len());
     for (question, answer) in questions.iter().zip(&answers) {
-        let query_id = answer["query_id"].as_i64().expect("query_id").to_string();
+        let query_id = answer["query_id"].as_str().expect("query_id").to_string();
         let run = queries
             .iter()
             .find(|r| {
@@ -219,7 +221,7 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
     // `rag ingest` is tracked too (it waits for its runs before exiting).
     let cli_experiment = format!("{experiment}-cli");
     let data = tempfile::tempdir().expect("tempdir");
-    let out = common::rag(data.path(), None)
+    let out = common::rag(data.path(), Backend::Embedded)
         .args(["ingest", "--collection", "cli"])
         .arg(support::repo_root().join("data/pdf/procedures-support-it.pdf"))
         .env("MLFLOW_TRACKING_URI", &uri)
@@ -251,7 +253,7 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
     // MLflow unreachable: answers as usual, runs dropped and counted.
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     let env = [("MLFLOW_TRACKING_URI", dead.as_str())];
-    let Some(server) = common::start_with(None, &env) else {
+    let Some(server) = common::start_with(Backend::Embedded, &env) else {
         return;
     };
     let token = login(&server, "alice");

@@ -110,3 +110,57 @@ fn psql(url: &str, sql: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// A fresh DynamoDB table name on a local server, for the store to create as it does outside
+/// Lambda: moto (`$RAG_TEST_DYNAMODB`, default 127.0.0.1:5001) or dynalite
+/// (`$RAG_TEST_DYNALITE`, default 127.0.0.1:4567). Both keep tables in memory, so nothing is
+/// dropped.
+pub struct ScratchTable {
+    pub endpoint: String,
+    pub table: String,
+}
+
+impl ScratchTable {
+    pub fn moto(label: &str) -> Option<ScratchTable> {
+        Self::on(
+            "RAG_TEST_DYNAMODB",
+            "http://127.0.0.1:5001",
+            "moto DynamoDB",
+            label,
+        )
+    }
+
+    pub fn dynalite(label: &str) -> Option<ScratchTable> {
+        Self::on(
+            "RAG_TEST_DYNALITE",
+            "http://127.0.0.1:4567",
+            "dynalite",
+            label,
+        )
+    }
+
+    fn on(setting: &str, default: &str, what: &str, label: &str) -> Option<ScratchTable> {
+        let endpoint = std::env::var(setting).unwrap_or_else(|_| default.into());
+        if !service_or_skip(&endpoint, what) {
+            return None;
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Some(ScratchTable {
+            endpoint,
+            table: format!("rag-test-{label}-{}-{stamp}", std::process::id()),
+        })
+    }
+
+    /// The settings a `rag` process needs to use this table.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DYNAMODB_TABLE", self.table.clone()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+}

@@ -17,7 +17,7 @@ use rag_core::generate::{Endpoint, Provider};
 use rag_core::live::LiveIndex;
 #[cfg(feature = "engine")]
 use rag_core::objects::ObjectStore;
-use rag_core::store::{PostgresStore, SqliteStore, Store};
+use rag_core::store::{DynamoStore, PostgresStore, SqliteStore, Store};
 
 #[cfg(feature = "ingest")]
 use crate::state::Ingest;
@@ -86,6 +86,8 @@ pub struct Config {
     pub precision: Precision,
     pub threads: usize,
     pub database_url: Option<String>,
+    /// `DYNAMODB_TABLE`: the DynamoDB store, instead of PostgreSQL or the embedded file.
+    pub dynamodb_table: Option<String>,
     pub jwt_secret: Option<String>,
     /// `JWT_PRIVATE_KEY`: the login side's PEM key (EdDSA or ES256).
     pub jwt_private_key: Option<String>,
@@ -125,6 +127,7 @@ impl std::fmt::Debug for Config {
             .field("precision", &self.precision)
             .field("threads", &self.threads)
             .field("database_url", &redacted(self.database_url.is_some()))
+            .field("dynamodb_table", &self.dynamodb_table)
             .field("jwt_secret", &redacted(self.jwt_secret.is_some()))
             .field("jwt_private_key", &redacted(self.jwt_private_key.is_some()))
             .field("jwt_public_keys", &self.jwt_public_keys.is_some())
@@ -204,9 +207,9 @@ fn webhook_token() -> Result<Option<String>, ConfigError> {
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        if var("DYNAMODB_TABLE").is_some() {
+        if var("DYNAMODB_TABLE").is_some() && var("DATABASE_URL").is_some() {
             return Err(ConfigError::Invalid(
-                "DYNAMODB_TABLE is set, but this build has no DynamoDB store yet: set DATABASE_URL (PostgreSQL) instead".into(),
+                "DATABASE_URL and DYNAMODB_TABLE are both set: choose one store".into(),
             ));
         }
         Ok(Config {
@@ -226,6 +229,7 @@ impl Config {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?,
             database_url: var("DATABASE_URL"),
+            dynamodb_table: var("DYNAMODB_TABLE"),
             jwt_secret: var("JWT_SECRET"),
             // A PEM may arrive on one line, its newlines written `\n` (an env file, a Secret).
             jwt_private_key: var("JWT_PRIVATE_KEY").map(|k| k.replace("\\n", "\n")),
@@ -295,9 +299,9 @@ impl Config {
     /// embedded database and the local object store would lose every write, so a function
     /// refuses to start without a real store and, when it reads or writes the index, a bucket.
     pub fn check_durable(&self, needs: crate::Needs) -> Result<(), ConfigError> {
-        if self.database_url.is_none() {
+        if self.database_url.is_none() && self.dynamodb_table.is_none() {
             return Err(ConfigError::Invalid(
-                "in AWS Lambda the store must be set: DATABASE_URL or DATABASE_URL_PARAMETER (the embedded database would be lost with the sandbox)".into(),
+                "in AWS Lambda the store must be set: DYNAMODB_TABLE, DATABASE_URL or DATABASE_URL_PARAMETER (the embedded database would be lost with the sandbox)".into(),
             ));
         }
         if (needs.engine || needs.ingest) && self.bucket.is_none() {
@@ -312,12 +316,14 @@ impl Config {
         (self.host, self.port).into()
     }
 
-    /// PostgreSQL when DATABASE_URL is set, else the embedded file `<data>/rag.db`; the first
+    /// DynamoDB when DYNAMODB_TABLE is set (the table created if missing, outside Lambda),
+    /// PostgreSQL when DATABASE_URL is, else the embedded file `<data>/rag.db`; the first
     /// administrator is created if configured and no account exists.
     pub async fn store(&self) -> Result<Arc<dyn Store>, ConfigError> {
-        let store: Arc<dyn Store> = match &self.database_url {
-            Some(url) => Arc::new(connect_postgres(url).await?),
-            None => Arc::new(SqliteStore::open(&self.data_dir.join("rag.db"))?),
+        let store: Arc<dyn Store> = match (&self.dynamodb_table, &self.database_url) {
+            (Some(table), _) => Arc::new(DynamoStore::open(table, !crate::in_lambda()).await?),
+            (None, Some(url)) => Arc::new(connect_postgres(url).await?),
+            (None, None) => Arc::new(SqliteStore::open(&self.data_dir.join("rag.db"))?),
         };
         if let Some((user, password)) = &self.admin
             && accounts::bootstrap_admin(store.as_ref(), user, password)
@@ -423,6 +429,7 @@ mod tests {
             precision: Precision::Int8,
             threads: 1,
             database_url: Some("postgres://rag:db-password@db/rag".into()),
+            dynamodb_table: None,
             jwt_secret: Some("jwt-secret-value-of-32-bytes-long".into()),
             jwt_private_key: Some("-----BEGIN PRIVATE KEY-----private-key-bytes".into()),
             jwt_public_keys: None,

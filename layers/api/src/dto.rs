@@ -52,7 +52,8 @@ pub struct TokenEvent {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct QueryResponse {
-    pub query_id: i64,
+    /// Opaque: the store's id of the recorded question.
+    pub query_id: String,
     /// The answer with [n] citations of `sources`, or "not in the documentation".
     pub answer: String,
     pub sources: Vec<SourceDto>,
@@ -79,7 +80,7 @@ pub struct HistoryParams {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct HistoryItem {
-    pub query_id: i64,
+    pub query_id: String,
     pub question: String,
     pub answer: String,
     pub sources: Vec<SourceDto>,
@@ -129,11 +130,11 @@ pub struct HistoryResponse {
 
 /// A page request, as `/history` and `/admin/audit` take it: `limit` 1 to 100 (default 20) and
 /// the previous page's `next_cursor`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Page {
     pub limit: usize,
-    /// Items with an id below this one.
-    pub before: Option<i64>,
+    /// The previous page's last id, as the store handed it out.
+    pub before: Option<String>,
 }
 
 impl Page {
@@ -149,19 +150,15 @@ impl Page {
                 format!("limit must be between 1 and {}", Self::MAX_LIMIT),
             ));
         }
-        let before = cursor
-            .map(|c| {
-                c.parse::<i64>().map_err(|_| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "invalid cursor")
-                })
-            })
-            .transpose()?;
-        Ok(Page { limit, before })
+        Ok(Page {
+            limit,
+            before: cursor.map(str::to_string),
+        })
     }
 
     /// The cursor of the next page: absent when this page was not full.
-    pub fn next_cursor(&self, last_id: Option<i64>, items: usize) -> Option<String> {
-        (items == self.limit).then(|| last_id.map(|id| id.to_string()))?
+    pub fn next_cursor(&self, last_id: Option<&str>, items: usize) -> Option<String> {
+        (items == self.limit).then(|| last_id.map(str::to_string))?
     }
 }
 
@@ -176,7 +173,8 @@ pub struct AuditParams {
 /// One change: who did what to what, and when.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AuditItem {
-    pub id: i64,
+    /// Opaque.
+    pub id: String,
     /// RFC 3339, UTC.
     pub at: String,
     /// An administrator's username, "bucket event", "cli" or "bootstrap".

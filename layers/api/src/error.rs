@@ -103,6 +103,9 @@ impl From<StoreError> for ApiError {
                 "conflict",
                 format!("{what} already exists"),
             ),
+            StoreError::BadCursor => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "invalid cursor")
+            }
             other => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",

@@ -286,7 +286,20 @@ async fn query_function_answers_and_records_from_api_gateway_events() {
         (status, body["error"]["code"].as_str()),
         (422, Some("empty_question"))
     );
-    assert_eq!(f.app.store.count_queries().await.expect("count"), 2);
+    let alice = f
+        .app
+        .store
+        .user("alice")
+        .await
+        .expect("user")
+        .expect("alice");
+    let recorded = f
+        .app
+        .store
+        .history(alice.id, 10, None)
+        .await
+        .expect("history");
+    assert_eq!(recorded.len(), 2);
 }
 
 /// An S3 trigger event as Lambda delivers it (the shape of aws_lambda_events' fixture).

@@ -47,7 +47,7 @@ pub struct Services<'a> {
 /// An answered and recorded question.
 #[derive(Debug)]
 pub struct Asked {
-    pub query_id: i64,
+    pub query_id: String,
     pub answer: Answer,
     pub index_version: String,
     /// Its nearest cluster of the latest clustering run, if any.
@@ -192,7 +192,7 @@ fn query_run(
         .metric("grounded", f64::from(u8::from(a.grounded)))
         .metric("sources", a.sources.len() as f64)
         .metric("dropped_citations", a.dropped_citations as f64)
-        .tag("rag.query_id", asked.query_id.to_string())
+        .tag("rag.query_id", asked.query_id.clone())
         .artifact("question.txt", question.as_bytes().to_vec())
         .artifact("answer.txt", a.answer.as_bytes().to_vec())
         .artifact(

@@ -58,7 +58,7 @@ fn real_questions_group_by_topic() {
         .iter()
         .enumerate()
         .map(|(i, text)| QuestionPoint {
-            id: i as i64,
+            id: i.to_string(),
             text: text.clone(),
             embedding: question_vector(&models.embed_query(text).expect("embedding")),
             created_at: 0,

@@ -80,7 +80,7 @@ fn time_clustering(models: &Models, questions: &[String]) -> anyhow::Result<(f64
                 .collect();
             let norm = noisy.iter().map(|x| x * x).sum::<f32>().sqrt();
             QuestionPoint {
-                id: i as i64,
+                id: i.to_string(),
                 text: questions[i % questions.len()].clone(),
                 embedding: noisy.iter().map(|x| x / norm).collect(),
                 created_at: 0,

@@ -16,6 +16,17 @@ use reqwest::blocking::Client;
 
 pub const SECRET: &str = "e2e-secret-of-at-least-thirty-two-bytes";
 
+/// Where a `rag` process keeps users and history.
+#[derive(Clone, Copy)]
+pub enum Backend<'a> {
+    /// The embedded SQLite file under the data directory.
+    Embedded,
+    /// PostgreSQL at this URL.
+    Postgres(&'a str),
+    /// A DynamoDB table on a local server.
+    Dynamo(&'a support::ScratchTable),
+}
+
 /// A running `rag serve`, killed on drop.
 pub struct Server {
     child: Child,
@@ -66,6 +77,11 @@ impl Server {
         std::mem::replace(&mut self._data, data)
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
     /// What the server has logged so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._data.path().join("serve.log")).unwrap_or_default()
@@ -79,17 +95,24 @@ impl Drop for Server {
     }
 }
 
-/// The `rag` binary over `data`, with the test models and secret.
-pub fn rag(data: &Path, database_url: Option<&str>) -> Command {
+/// The `rag` binary over `data` and `store`, with the test models and secret.
+pub fn rag(data: &Path, store: Backend<'_>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rag"));
     cmd.arg("--data-dir")
         .arg(data)
         .env("RAG_MODEL_DIR", support::model_dir())
         .env("JWT_SECRET", SECRET)
         .env_remove("DATABASE_URL")
+        .env_remove("DYNAMODB_TABLE")
         .current_dir(support::repo_root());
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
+    match store {
+        Backend::Embedded => {}
+        Backend::Postgres(url) => {
+            cmd.env("DATABASE_URL", url);
+        }
+        Backend::Dynamo(table) => {
+            cmd.envs(table.env());
+        }
     }
     cmd
 }
@@ -102,12 +125,12 @@ pub fn free_port() -> u16 {
 }
 
 /// Ingests the sample, creates admin/alice/bob, starts the server and waits for /health.
-pub fn start(database_url: Option<&str>) -> Option<Server> {
-    start_with(database_url, &[])
+pub fn start(store: Backend<'_>) -> Option<Server> {
+    start_with(store, &[])
 }
 
 /// [`start`], with extra environment variables for the server.
-pub fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> Option<Server> {
+pub fn start_with(store: Backend<'_>, env: &[(&str, &str)]) -> Option<Server> {
     if !support::available(&support::model_dir().join("use-m3"), "model files") {
         return None;
     }
@@ -121,16 +144,16 @@ pub fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> Option<Se
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    ok(rag(data.path(), database_url).arg("ingest").arg(&sample));
+    ok(rag(data.path(), store).arg("ingest").arg(&sample));
     for (user, admin) in [("admin", true), ("alice", false), ("bob", false)] {
-        add_user(data.path(), database_url, user, admin);
+        add_user(data.path(), store, user, admin);
     }
-    Some(serve(data, database_url, env))
+    Some(serve(data, store, env))
 }
 
 /// Creates `user` (password `<user>-password`) with the `rag` command.
-pub fn add_user(data: &Path, database_url: Option<&str>, user: &str, admin: bool) {
-    let mut cmd = rag(data, database_url);
+pub fn add_user(data: &Path, store: Backend<'_>, user: &str, admin: bool) {
+    let mut cmd = rag(data, store);
     cmd.args([
         "user",
         "add",
@@ -151,9 +174,9 @@ pub fn add_user(data: &Path, database_url: Option<&str>, user: &str, admin: bool
 
 /// Starts `rag serve` on a free port over `data` with extra environment variables, and waits
 /// until /health answers.
-pub fn serve(data: tempfile::TempDir, database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
+pub fn serve(data: tempfile::TempDir, store: Backend<'_>, env: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let child = rag(data.path(), database_url)
+    let child = rag(data.path(), store)
         .args(["serve", "--port", &port.to_string()])
         .env("JWT_TTL_SECS", "600")
         .envs(env.iter().copied())

@@ -94,8 +94,8 @@ pub async fn audit(
     let Query(p) =
         params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let page = Page::parse(p.limit, p.cursor.as_deref())?;
-    let entries = app.store.audit(page.limit, page.before).await?;
-    let next_cursor = page.next_cursor(entries.last().map(|e| e.id), entries.len());
+    let entries = app.store.audit(page.limit, page.before.as_deref()).await?;
+    let next_cursor = page.next_cursor(entries.last().map(|e| e.id.as_str()), entries.len());
     Ok(Json(AuditResponse {
         entries: entries.into_iter().map(AuditItem::from).collect(),
         next_cursor,

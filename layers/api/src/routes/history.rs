@@ -47,8 +47,11 @@ pub async fn history(
         }
         _ => caller,
     };
-    let items = app.store.history(owner.id, page.limit, page.before).await?;
-    let next_cursor = page.next_cursor(items.last().map(|q| q.id), items.len());
+    let items = app
+        .store
+        .history(owner.id, page.limit, page.before.as_deref())
+        .await?;
+    let next_cursor = page.next_cursor(items.last().map(|q| q.id.as_str()), items.len());
     Ok(Json(HistoryResponse {
         items: items.into_iter().map(HistoryItem::from).collect(),
         next_cursor,

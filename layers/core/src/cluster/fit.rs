@@ -60,13 +60,13 @@ fn check_embeddings(questions: &[QuestionPoint]) -> Result<(), ClusterError> {
     for q in questions {
         if q.embedding.len() != expected || expected == 0 {
             return Err(ClusterError::Dimensions {
-                id: q.id,
+                id: q.id.clone(),
                 expected,
                 found: q.embedding.len(),
             });
         }
         if q.embedding.iter().any(|x| !x.is_finite()) {
-            return Err(ClusterError::NotFinite { id: q.id });
+            return Err(ClusterError::NotFinite { id: q.id.clone() });
         }
     }
     Ok(())
@@ -137,7 +137,7 @@ fn describe(
         assignments: questions
             .iter()
             .zip(&fit.labels)
-            .map(|(q, &label)| (q.id, new_id[label]))
+            .map(|(q, &label)| (q.id.clone(), new_id[label]))
             .collect(),
     }
 }

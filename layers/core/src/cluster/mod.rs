@@ -21,7 +21,8 @@ pub use trend::{Bucket, Period};
 /// One question to cluster.
 #[derive(Debug, Clone)]
 pub struct QuestionPoint {
-    pub id: i64,
+    /// The recorded query's id.
+    pub id: String,
     pub text: String,
     /// Unit-length query embedding (e5: "query: " prefix), used as it is: euclidean distance
     /// between unit vectors ranks like cosine similarity.
@@ -91,7 +92,7 @@ pub struct Clustering {
     /// (question id, cluster id), in the order the questions were given. Stored per question, so
     /// left out of a stored summary (and empty when read back from one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub assignments: Vec<(i64, usize)>,
+    pub assignments: Vec<(String, usize)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,12 +103,12 @@ pub enum ClusterError {
     InvalidK { k_min: usize, k_max: usize },
     #[error("question {id}: embedding has {found} dimensions, expected {expected}")]
     Dimensions {
-        id: i64,
+        id: String,
         expected: usize,
         found: usize,
     },
     #[error("question {id}: embedding has a NaN or infinite value")]
-    NotFinite { id: i64 },
+    NotFinite { id: String },
     #[cfg(feature = "kmeans")]
     #[error("k-means: {0}")]
     KMeans(#[from] linfa_clustering::KMeansError),

@@ -1,7 +1,13 @@
-//! Users, question history and document states: the store traits and their adapters (PostgreSQL, and an
-//! embedded SQLite file as the no-setup default). Both run the same conformance tests.
+//! Users, question history and document states: the store traits and their adapters (PostgreSQL,
+//! DynamoDB, and an embedded SQLite file as the no-setup default). All run the same conformance tests.
+//!
+//! The contract is one every store can keep: query and audit ids are opaque strings (a row id in
+//! SQL, a time-ordered key in DynamoDB), uniqueness comes from the store's own conditional write,
+//! no request path counts by scanning, and a clustering run becomes visible all at once.
 
+mod dynamo;
 mod postgres;
+mod records;
 mod sqlite;
 #[cfg(test)]
 #[path = "../../../../tests/support/mod.rs"]
@@ -9,6 +15,7 @@ mod test_support;
 
 use serde::{Deserialize, Serialize};
 
+pub use dynamo::DynamoStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -24,6 +31,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store data invalid: {0}")]
     Invalid(String),
+    /// A page cursor this store did not hand out.
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 /// What an account may do (shared with the edge, which reads it from tokens).
@@ -95,7 +105,8 @@ pub struct ClusterRun {
 /// A recorded question: what was recorded, with its id and time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryRecord {
-    pub id: i64,
+    /// Opaque, and the history cursor after this question.
+    pub id: String,
     /// Unix epoch milliseconds.
     pub created_at: i64,
     pub query: NewQuery,
@@ -170,16 +181,15 @@ pub trait UserStore: Send + Sync {
 #[async_trait::async_trait]
 pub trait QueryStore: Send + Sync {
     /// Records a question durably and returns its id.
-    async fn record_query(&self, query: NewQuery) -> Result<i64, StoreError>;
-    /// A user's queries, newest first, with an id below `before` when given.
+    async fn record_query(&self, query: NewQuery) -> Result<String, StoreError>;
+    /// A user's queries, newest first; after the query whose id is `before` when given
+    /// (`BadCursor` when it is not one of this store's ids).
     async fn history(
         &self,
         user_id: i64,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&str>,
     ) -> Result<Vec<QueryRecord>, StoreError>;
-    /// Number of recorded queries (all users).
-    async fn count_queries(&self) -> Result<u64, StoreError>;
 }
 
 /// Document states, for admins: what was ingested, what failed and why.
@@ -196,8 +206,10 @@ pub trait DocumentStore: Send + Sync {
 pub trait ClusterStore: Send + Sync {
     /// The newest `limit` recorded questions that have an embedding, oldest first.
     async fn question_points(&self, limit: usize) -> Result<Vec<QuestionPoint>, StoreError>;
-    /// Stores a clustering and assigns each question of its `assignments` to its cluster, in one
-    /// transaction; returns the run id.
+    /// Stores a clustering and assigns each question of its `assignments` to its cluster; returns
+    /// the run id. Readers see all of it or none of it: `latest_clustering`, `cluster_members`
+    /// and `history` show the run only once every assignment is stored (one transaction in SQL,
+    /// a header written last in DynamoDB).
     async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError>;
     /// The latest run, if any.
     async fn latest_clustering(&self) -> Result<Option<ClusterRun>, StoreError>;
@@ -210,8 +222,9 @@ pub trait ClusterStore: Send + Sync {
 /// the same attempts. A key names what is throttled: an account or a client address.
 #[async_trait::async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Records one failure for each key at `at` (ms), and forgets every failure before
-    /// `forget_before`, so the table holds one window's worth.
+    /// Records one failure for each key at `at` (ms), and forgets these keys' failures before
+    /// `forget_before`, so the store holds about one window's worth (a store may forget other
+    /// keys' too: readers always pass the window's start as `since`).
     async fn record_failures(
         &self,
         keys: &[String],
@@ -239,7 +252,8 @@ pub struct NewAuditEntry {
 /// A recorded change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
-    pub id: i64,
+    /// Opaque, and the page cursor after this entry.
+    pub id: String,
     /// Unix epoch milliseconds.
     pub at: i64,
     pub entry: NewAuditEntry,
@@ -249,9 +263,12 @@ pub struct AuditEntry {
 #[async_trait::async_trait]
 pub trait AuditStore: Send + Sync {
     async fn record_audit(&self, entry: NewAuditEntry) -> Result<(), StoreError>;
-    /// Newest first, with an id below `before` when given.
-    async fn audit(&self, limit: usize, before: Option<i64>)
-    -> Result<Vec<AuditEntry>, StoreError>;
+    /// Newest first; after the entry whose id is `before` when given.
+    async fn audit(
+        &self,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// Everything the service needs from its database.
@@ -261,18 +278,8 @@ pub trait Store:
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
-    /// "postgres" or "embedded", for /health.
+    /// "postgres", "dynamodb" or "embedded", for /health.
     fn kind(&self) -> &'static str;
-}
-
-/// A clustering's stored summary: everything but the assignments, which go to the questions.
-fn cluster_summary(clustering: &Clustering) -> Result<serde_json::Value, StoreError> {
-    let mut summary =
-        serde_json::to_value(clustering).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    if let Some(fields) = summary.as_object_mut() {
-        fields.remove("assignments");
-    }
-    Ok(summary)
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -323,6 +330,29 @@ pub(crate) mod conformance {
         }
     }
 
+    /// Every recorded question of the suite's users, read page by page.
+    pub async fn recorded(store: &dyn Store) -> usize {
+        let mut total = 0;
+        for name in ["alice", "bob", "carol"] {
+            let Some(user) = store.user(name).await.expect("user") else {
+                continue;
+            };
+            let mut before: Option<String> = None;
+            loop {
+                let page = store
+                    .history(user.id, 4, before.as_deref())
+                    .await
+                    .expect("history");
+                total += page.len();
+                match page.last() {
+                    Some(last) if page.len() == 4 => before = Some(last.id.clone()),
+                    _ => break,
+                }
+            }
+        }
+        total
+    }
+
     pub async fn run(store: &dyn Store) {
         store.ping().await.expect("ping");
 
@@ -371,20 +401,41 @@ pub(crate) mod conformance {
                 .expect("record");
         }
         store.record_query(query(bob.id, 99)).await.expect("record");
-        assert_eq!(store.count_queries().await.expect("count"), 6);
 
         let page1 = store.history(alice.id, 3, None).await.expect("history");
         assert_eq!(page1.len(), 3);
         assert!(page1.iter().all(|q| q.query.user_id == alice.id));
         assert_eq!(page1[0].query, query(alice.id, 4), "stored as recorded");
-        assert!(page1.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        let questions = |page: &[QueryRecord]| -> Vec<String> {
+            page.iter().map(|q| q.query.question.clone()).collect()
+        };
+        assert_eq!(
+            questions(&page1),
+            [4, 3, 2].map(|n| query(0, n).question),
+            "newest first"
+        );
         assert!(page1[0].query.grounded && !page1[1].query.grounded);
         let page2 = store
-            .history(alice.id, 3, Some(page1[2].id))
+            .history(alice.id, 3, Some(&page1[2].id))
             .await
             .expect("history");
-        assert_eq!(page2.len(), 2);
-        assert_eq!(page2[1].query.question, "question 0 — réseau?");
+        assert_eq!(questions(&page2), [1, 0].map(|n| query(0, n).question));
+        assert!(
+            store
+                .history(alice.id, 3, Some(&page2[1].id))
+                .await
+                .expect("history")
+                .is_empty()
+        );
+        for bad in ["", "not a cursor", "-1", "\u{0}"] {
+            assert!(
+                matches!(
+                    store.history(alice.id, 3, Some(bad)).await,
+                    Err(StoreError::BadCursor)
+                ),
+                "cursor {bad:?}"
+            );
+        }
         assert!(
             store
                 .history(bob.id, 10, None)
@@ -394,6 +445,7 @@ pub(crate) mod conformance {
                 == 1
         );
         assert!(page1[0].created_at > 1_700_000_000_000);
+        assert_eq!(recorded(store).await, 6);
 
         documents(store).await;
         clusters(store).await;
@@ -425,7 +477,11 @@ pub(crate) mod conformance {
             .await
             .expect("record");
         assert_eq!(
-            store.failures("user:eve", 0).await.expect("count"),
+            store.failures("addr:10.0.0.1", 0).await.expect("count"),
+            (2, Some(3_000))
+        );
+        assert_eq!(
+            store.failures("user:eve", 2_500).await.expect("count"),
             (1, Some(3_000))
         );
         store.clear_failures("user:eve").await.expect("clear");
@@ -434,7 +490,7 @@ pub(crate) mod conformance {
             (0, None)
         );
         assert_eq!(
-            store.failures("addr:10.0.0.1", 0).await.expect("count"),
+            store.failures("addr:10.0.0.1", 2_500).await.expect("count"),
             (2, Some(3_000))
         );
     }
@@ -453,10 +509,15 @@ pub(crate) mod conformance {
         let page = store.audit(2, None).await.expect("list");
         assert_eq!(page.len(), 2);
         assert_eq!(page[0].entry, entry(2), "stored as recorded, newest first");
-        assert!(page[0].id > page[1].id && page[0].at > 1_700_000_000_000);
-        let rest = store.audit(10, Some(page[1].id)).await.expect("list");
+        assert_eq!(page[1].entry, entry(1));
+        assert!(page[0].at >= page[1].at && page[0].at > 1_700_000_000_000);
+        let rest = store.audit(10, Some(&page[1].id)).await.expect("list");
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].entry, entry(0));
+        assert!(matches!(
+            store.audit(10, Some("?")).await,
+            Err(StoreError::BadCursor)
+        ));
     }
 
     fn document(name: &str, status: DocumentStatus) -> DocumentRecord {
@@ -508,7 +569,7 @@ pub(crate) mod conformance {
         assert_eq!(listed[0], removed);
     }
 
-    fn clustering(k: usize, assignments: Vec<(i64, usize)>) -> Clustering {
+    fn clustering(k: usize, assignments: Vec<(String, usize)>) -> Clustering {
         Clustering {
             k,
             silhouette: 0.613_f32,
@@ -551,10 +612,10 @@ pub(crate) mod conformance {
             };
             ids.push(store.record_query(q).await.expect("record"));
         }
-        let embedded = [ids[0], ids[2], ids[3], ids[5]];
+        let embedded = [&ids[0], &ids[2], &ids[3], &ids[5]].map(String::clone);
 
         let newest = store.question_points(3).await.expect("points");
-        let newest_ids: Vec<i64> = newest.iter().map(|p| p.id).collect();
+        let newest_ids: Vec<String> = newest.iter().map(|p| p.id.clone()).collect();
         assert_eq!(newest_ids, embedded[1..], "newest three, oldest first");
         assert_eq!(newest[0].text, "question 12 — réseau?");
         assert_eq!(newest[0].embedding, [12.0, 0.5, -2.0]);
@@ -566,7 +627,11 @@ pub(crate) mod conformance {
 
         let first = clustering(
             2,
-            embedded.iter().map(|&id| (id, id as usize % 2)).collect(),
+            embedded
+                .iter()
+                .enumerate()
+                .map(|(n, id)| (id.clone(), n % 2))
+                .collect(),
         );
         let run1 = store.record_clustering(&first).await.expect("record");
         let latest = store
@@ -595,7 +660,8 @@ pub(crate) mod conformance {
         );
         let expected: Vec<(usize, i64)> = points
             .iter()
-            .map(|p| (p.id as usize % 2, p.created_at))
+            .enumerate()
+            .map(|(n, p)| (n % 2, p.created_at))
             .collect();
         assert_eq!(
             store.cluster_members(run1).await.expect("members"),
@@ -603,7 +669,7 @@ pub(crate) mod conformance {
         );
 
         // A second run becomes the latest and takes over the questions it assigns.
-        let second = clustering(3, vec![(embedded[0], 2)]);
+        let second = clustering(3, vec![(embedded[0].clone(), 2)]);
         let run2 = store.record_clustering(&second).await.expect("record");
         assert!(run2 > run1);
         let latest = store

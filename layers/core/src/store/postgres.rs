@@ -7,8 +7,7 @@ use tokio_postgres::error::SqlState;
 
 use super::{
     ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, NewQuery,
-    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, cluster_summary,
-    now_ms,
+    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms, records,
 };
 use crate::cluster::{Clustering, QuestionPoint};
 
@@ -218,9 +217,8 @@ impl UserStore for PostgresStore {
 
 #[async_trait::async_trait]
 impl QueryStore for PostgresStore {
-    async fn record_query(&self, q: NewQuery) -> Result<i64, StoreError> {
-        let sources =
-            serde_json::to_value(&q.sources).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    async fn record_query(&self, q: NewQuery) -> Result<String, StoreError> {
+        let sources = records::sources_to_json(&q.sources)?;
         let client = self.pool.get().await.map_err(pool_err)?;
         let row = client
             .query_one(
@@ -245,15 +243,16 @@ impl QueryStore for PostgresStore {
             )
             .await
             .map_err(err)?;
-        Ok(row.try_get(0).map_err(err)?)
+        Ok(row.try_get::<_, i64>(0).map_err(err)?.to_string())
     }
 
     async fn history(
         &self,
         user_id: i64,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&str>,
     ) -> Result<Vec<QueryRecord>, StoreError> {
+        let before = before.map(records::row_id).transpose()?;
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client
             .query(
@@ -268,14 +267,13 @@ impl QueryStore for PostgresStore {
                 let sources: tokio_postgres::types::Json<serde_json::Value> =
                     r.try_get(4).map_err(err)?;
                 Ok(QueryRecord {
-                    id: r.try_get(0).map_err(err)?,
+                    id: r.try_get::<_, i64>(0).map_err(err)?.to_string(),
                     created_at: r.try_get(9).map_err(err)?,
                     query: NewQuery {
                         user_id: r.try_get(1).map_err(err)?,
                         question: r.try_get(2).map_err(err)?,
                         answer: r.try_get(3).map_err(err)?,
-                        sources: serde_json::from_value(sources.0)
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        sources: records::sources_from_json(sources.0)?,
                         best_score: r.try_get(5).map_err(err)?,
                         grounded: r.try_get(6).map_err(err)?,
                         latency_ms: r.try_get(7).map_err(err)?,
@@ -291,15 +289,6 @@ impl QueryStore for PostgresStore {
                 })
             })
             .collect()
-    }
-
-    async fn count_queries(&self) -> Result<u64, StoreError> {
-        let client = self.pool.get().await.map_err(pool_err)?;
-        let row = client
-            .query_one("SELECT COUNT(*) FROM queries", &[])
-            .await
-            .map_err(err)?;
-        Ok(row.try_get::<_, i64>(0).map_err(err)? as u64)
     }
 }
 
@@ -391,7 +380,7 @@ impl ClusterStore for PostgresStore {
         rows.iter()
             .map(|r| {
                 Ok(QuestionPoint {
-                    id: r.try_get(0).map_err(err)?,
+                    id: r.try_get::<_, i64>(0).map_err(err)?.to_string(),
                     text: r.try_get(1).map_err(err)?,
                     embedding: r.try_get(2).map_err(err)?,
                     created_at: r.try_get(3).map_err(err)?,
@@ -401,12 +390,13 @@ impl ClusterStore for PostgresStore {
     }
 
     async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError> {
-        let summary = cluster_summary(clustering)?;
-        let (ids, clusters): (Vec<i64>, Vec<i32>) = clustering
-            .assignments
-            .iter()
-            .map(|&(id, cluster)| (id, cluster as i32))
-            .unzip();
+        let summary = records::clustering_to_json(clustering)?;
+        let mut ids = Vec::with_capacity(clustering.assignments.len());
+        let mut clusters = Vec::with_capacity(clustering.assignments.len());
+        for (id, cluster) in &clustering.assignments {
+            ids.push(records::row_id(id)?);
+            clusters.push(*cluster as i32);
+        }
         let mut client = self.pool.get().await.map_err(pool_err)?;
         let tx = client.transaction().await.map_err(err)?;
         let run: i64 = tx
@@ -452,8 +442,7 @@ impl ClusterStore for PostgresStore {
                 Ok(ClusterRun {
                     id: r.try_get(0).map_err(err)?,
                     created_at: r.try_get(1).map_err(err)?,
-                    clustering: serde_json::from_value(summary.0)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    clustering: records::clustering_from_json(summary.0)?,
                 })
             })
             .transpose()
@@ -505,7 +494,7 @@ mod tests {
         super::super::conformance::run(&store).await;
         // Connecting again finds the schema in place and keeps the data.
         let again = PostgresStore::connect(&db.url).await.expect("reconnect");
-        assert_eq!(again.count_queries().await.expect("count"), 13);
+        assert_eq!(super::super::conformance::recorded(&again).await, 13);
     }
 
     async fn encrypted(store: &PostgresStore) -> bool {

@@ -7,8 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
     ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, NewQuery,
-    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, cluster_summary,
-    now_ms,
+    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms, records,
 };
 use crate::cluster::{Clustering, QuestionPoint};
 
@@ -248,9 +247,8 @@ impl UserStore for SqliteStore {
 
 #[async_trait::async_trait]
 impl QueryStore for SqliteStore {
-    async fn record_query(&self, q: NewQuery) -> Result<i64, StoreError> {
-        let sources =
-            serde_json::to_string(&q.sources).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    async fn record_query(&self, q: NewQuery) -> Result<String, StoreError> {
+        let sources = records::sources_to_json(&q.sources)?.to_string();
         self.with(move |c| {
             c.execute(
                 "INSERT INTO queries (user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster)
@@ -273,7 +271,7 @@ impl QueryStore for SqliteStore {
                 ],
             )
             .map_err(err)?;
-            Ok(c.last_insert_rowid())
+            Ok(c.last_insert_rowid().to_string())
         })
         .await
     }
@@ -282,8 +280,9 @@ impl QueryStore for SqliteStore {
         &self,
         user_id: i64,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&str>,
     ) -> Result<Vec<QueryRecord>, StoreError> {
+        let before = before.map(records::row_id).transpose()?;
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
@@ -318,14 +317,16 @@ impl QueryStore for SqliteStore {
             rows.map(|r| {
                 let r = r.map_err(err)?;
                 Ok(QueryRecord {
-                    id: r.0,
+                    id: r.0.to_string(),
                     created_at: r.9,
                     query: NewQuery {
                         user_id: r.1,
                         question: r.2,
                         answer: r.3,
-                        sources: serde_json::from_str(&r.4)
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        sources: records::sources_from_json(
+                            serde_json::from_str(&r.4)
+                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        )?,
                         best_score: r.5 as f32,
                         grounded: r.6,
                         latency_ms: r.7,
@@ -341,15 +342,6 @@ impl QueryStore for SqliteStore {
                 })
             })
             .collect()
-        })
-        .await
-    }
-
-    async fn count_queries(&self) -> Result<u64, StoreError> {
-        self.with(|c| {
-            c.query_row("SELECT COUNT(*) FROM queries", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(err)
         })
         .await
     }
@@ -464,7 +456,7 @@ impl ClusterStore for SqliteStore {
             rows.map(|r| {
                 let (id, text, embedding, created_at) = r.map_err(err)?;
                 Ok(QuestionPoint {
-                    id,
+                    id: id.to_string(),
                     text,
                     embedding: from_blob(&embedding)?,
                     created_at,
@@ -476,7 +468,7 @@ impl ClusterStore for SqliteStore {
     }
 
     async fn record_clustering(&self, clustering: &Clustering) -> Result<i64, StoreError> {
-        let summary = cluster_summary(clustering)?.to_string();
+        let summary = records::clustering_to_json(clustering)?.to_string();
         let (k, silhouette, inertia) = (clustering.k, clustering.silhouette, clustering.inertia);
         let assignments = clustering.assignments.clone();
         self.with(move |c| {
@@ -493,7 +485,7 @@ impl ClusterStore for SqliteStore {
                     .map_err(err)?;
                 for (id, cluster) in assignments {
                     assign
-                        .execute(params![run, cluster as i64, id])
+                        .execute(params![run, cluster as i64, records::row_id(&id)?])
                         .map_err(err)?;
                 }
             }
@@ -522,8 +514,10 @@ impl ClusterStore for SqliteStore {
                 Ok(ClusterRun {
                     id,
                     created_at,
-                    clustering: serde_json::from_str(&summary)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    clustering: records::clustering_from_json(
+                        serde_json::from_str(&summary)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    )?,
                 })
             })
             .transpose()
@@ -574,6 +568,6 @@ mod tests {
         // Reopening keeps the data and does not re-apply migrations.
         drop(store);
         let again = SqliteStore::open(&dir.path().join("rag.db")).expect("reopen");
-        assert_eq!(again.count_queries().await.expect("count"), 13);
+        assert_eq!(super::super::conformance::recorded(&again).await, 13);
     }
 }

@@ -1,7 +1,9 @@
 //! Failed logins and the audit trail in PostgreSQL.
 
 use super::{PostgresStore, err, pool_err};
-use crate::store::{AttemptStore, AuditEntry, AuditStore, NewAuditEntry, StoreError, now_ms};
+use crate::store::{
+    AttemptStore, AuditEntry, AuditStore, NewAuditEntry, StoreError, now_ms, records,
+};
 
 #[async_trait::async_trait]
 impl AttemptStore for PostgresStore {
@@ -68,8 +70,9 @@ impl AuditStore for PostgresStore {
     async fn audit(
         &self,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&str>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        let before = before.map(records::row_id).transpose()?;
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client
             .query(
@@ -82,7 +85,7 @@ impl AuditStore for PostgresStore {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    id: r.try_get(0).map_err(err)?,
+                    id: r.try_get::<_, i64>(0).map_err(err)?.to_string(),
                     at: r.try_get(1).map_err(err)?,
                     entry: NewAuditEntry {
                         actor: r.try_get(2).map_err(err)?,

@@ -3,7 +3,9 @@
 use rusqlite::{params, params_from_iter};
 
 use super::{SqliteStore, err};
-use crate::store::{AttemptStore, AuditEntry, AuditStore, NewAuditEntry, StoreError, now_ms};
+use crate::store::{
+    AttemptStore, AuditEntry, AuditStore, NewAuditEntry, StoreError, now_ms, records,
+};
 
 #[async_trait::async_trait]
 impl AttemptStore for SqliteStore {
@@ -71,8 +73,9 @@ impl AuditStore for SqliteStore {
     async fn audit(
         &self,
         limit: usize,
-        before: Option<i64>,
+        before: Option<&str>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        let before = before.map(records::row_id).transpose()?;
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
@@ -84,7 +87,7 @@ impl AuditStore for SqliteStore {
             let rows = stmt
                 .query_map(params_from_iter(bounds), |r| {
                     Ok(AuditEntry {
-                        id: r.get(0)?,
+                        id: r.get::<_, i64>(0)?.to_string(),
                         at: r.get(1)?,
                         entry: NewAuditEntry {
                             actor: r.get(2)?,
