@@ -72,7 +72,7 @@ fn main() {
         ("JWT_PRIVATE_KEY", pem.as_str()),
         ("EDGE_SECRET", secret),
     ];
-    let Some(server) = common::start_with(None, &origin_env) else {
+    let Some(server) = common::start_with(common::Backend::Embedded, &origin_env) else {
         return;
     };
     let edge_env = |with_counters: bool| {
