@@ -236,6 +236,9 @@ impl DynamoStore {
         limit: Option<usize>,
     ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
+        if limit == Some(0) {
+            return Ok(items);
+        }
         let mut start = None;
         loop {
             let mut page = query.clone().set_exclusive_start_key(start);
