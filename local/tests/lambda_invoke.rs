@@ -411,22 +411,36 @@ fn every_function_runs_as_in_lambda() {
     };
     let fx = stack.fixtures.clone();
 
-    // In Lambda, a function that would write to its throwaway disk refuses to start.
-    for (function, unset, says) in [
-        ("query", "S3_BUCKET", "S3_BUCKET must be set"),
-        ("history", "DATABASE_URL_PARAMETER", "the store must be set"),
+    // In Lambda, a function that would write to its throwaway disk refuses to start, and so
+    // does one whose DynamoDB table is missing (the template creates it; a function does not).
+    let missing_table = format!("rag-missing-{stamp}");
+    for (function, settings, says) in [
+        ("query", vec![("S3_BUCKET", "")], "S3_BUCKET must be set"),
+        (
+            "history",
+            vec![("DATABASE_URL_PARAMETER", "")],
+            "the store must be set",
+        ),
+        (
+            "history",
+            vec![
+                ("DATABASE_URL_PARAMETER", ""),
+                ("DYNAMODB_TABLE", missing_table.as_str()),
+            ],
+            "does not exist",
+        ),
     ] {
         let refused = stack
-            .bootstrap(function, &[(unset, "")])
+            .bootstrap(function, &settings)
             .output()
             .expect("run the function");
         assert!(
             !refused.status.success(),
-            "{function} started without {unset}"
+            "{function} started with {settings:?}"
         );
         let said = String::from_utf8_lossy(&refused.stdout).to_string()
             + &String::from_utf8_lossy(&refused.stderr);
-        assert!(said.contains(says), "{function} without {unset}: {said}");
+        assert!(said.contains(says), "{function} with {settings:?}: {said}");
     }
 
     // ingest: the bucket's notification → a new index version.
