@@ -7,10 +7,13 @@
 //! written after its assignments. So DynamoDB Local, moto and dynalite all serve it.
 
 mod clusters;
+mod documents;
 mod item;
 mod keys;
+mod queries;
 mod security;
 mod table;
+mod users;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -22,12 +25,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 
-use self::item::{Builder, Item};
-use self::keys::{COUNTERS, PK, SK, USERS};
-use super::{
-    ClusterRef, DocumentRecord, DocumentStatus, DocumentStore, NewQuery, NewUser, QueryRecord,
-    QueryStore, Role, Store, StoreError, User, UserStore, now_ms, records,
-};
+use self::item::Item;
+use self::keys::{COUNTERS, PK, SK};
+use super::{Store, StoreError};
 
 /// Attribute names, one place for each.
 mod attrs {
@@ -324,266 +324,6 @@ impl DynamoStore {
             self.table,
             requests.len()
         )))
-    }
-}
-
-fn to_user(item: &Item) -> Result<User, StoreError> {
-    Ok(User {
-        id: item::n(item, attrs::ID)?,
-        username: item::s(item, attrs::USERNAME)?,
-        password_hash: item::s(item, attrs::PASSWORD_HASH)?,
-        role: super::parse_role(&item::s(item, attrs::ROLE)?)?,
-        active: item::bool(item, attrs::ACTIVE)?,
-        created_at: item::n(item, attrs::CREATED_AT)?,
-    })
-}
-
-#[async_trait::async_trait]
-impl UserStore for DynamoStore {
-    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        let id = self.next("user").await?;
-        let created = now_ms();
-        let item = Builder::key(USERS, &user.username)
-            .n(attrs::ID, id)
-            .s(attrs::USERNAME, &user.username)
-            .s(attrs::PASSWORD_HASH, &user.password_hash)
-            .s(attrs::ROLE, user.role.as_str())
-            .bool(attrs::ACTIVE, true)
-            .n(attrs::CREATED_AT, created)
-            .build();
-        if !self.put_new(item).await? {
-            return Err(StoreError::Conflict(format!("user {}", user.username)));
-        }
-        Ok(User {
-            id,
-            username: user.username,
-            password_hash: user.password_hash,
-            role: user.role,
-            active: true,
-            created_at: created,
-        })
-    }
-
-    async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        self.get(USERS, username)
-            .await?
-            .as_ref()
-            .map(to_user)
-            .transpose()
-    }
-
-    async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let query = self
-            .query()
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(USERS))
-            .consistent_read(true);
-        self.collect(query, None)
-            .await?
-            .iter()
-            .map(to_user)
-            .collect()
-    }
-
-    async fn update_user(
-        &self,
-        username: &str,
-        active: Option<bool>,
-        role: Option<Role>,
-    ) -> Result<Option<User>, StoreError> {
-        let mut sets = Vec::new();
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(USERS))
-            .key(SK, s(username))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(ReturnValue::AllNew);
-        if let Some(active) = active {
-            sets.push("active = :active");
-            update = update.expression_attribute_values(":active", AttributeValue::Bool(active));
-        }
-        if let Some(role) = role {
-            sets.push("#role = :role");
-            update = update
-                .expression_attribute_names("#role", attrs::ROLE)
-                .expression_attribute_values(":role", s(role.as_str()));
-        }
-        if sets.is_empty() {
-            return self.user(username).await;
-        }
-        match update
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-        {
-            Ok(out) => to_user(&out.attributes.unwrap_or_default()).map(Some),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(self.err(&e)),
-        }
-    }
-}
-
-fn query_item(id: &str, created: i64, q: &NewQuery) -> Result<Item, StoreError> {
-    let mut item = Builder::key(keys::queries(q.user_id), id)
-        .n(attrs::USER_ID, q.user_id)
-        .s(attrs::QUESTION, &q.question)
-        .s(attrs::ANSWER, &q.answer)
-        .s(
-            attrs::SOURCES,
-            records::sources_to_json(&q.sources)?.to_string(),
-        )
-        .n(attrs::BEST_SCORE, q.best_score)
-        .bool(attrs::GROUNDED, q.grounded)
-        .n(attrs::LATENCY_MS, q.latency_ms)
-        .s(attrs::INDEX_VERSION, &q.index_version)
-        .n(attrs::CREATED_AT, created)
-        .s(attrs::GENERATOR, &q.generator)
-        .opt_s(attrs::MODEL, q.model.as_deref());
-    if let Some(embedding) = &q.embedding {
-        item = item
-            .floats(attrs::EMBEDDING, embedding)
-            .s(keys::GSI1_PK, keys::embedded_month(created))
-            .s(keys::GSI1_SK, id);
-    }
-    if let Some(c) = q.cluster {
-        item = item
-            .n(attrs::RUN, c.run)
-            .n(attrs::CLUSTER, c.cluster)
-            .s(keys::GSI2_PK, keys::run_members(c.run))
-            .s(keys::GSI2_SK, id);
-    }
-    Ok(item.build())
-}
-
-fn to_query(item: &Item) -> Result<QueryRecord, StoreError> {
-    Ok(QueryRecord {
-        id: item::s(item, SK)?,
-        created_at: item::n(item, attrs::CREATED_AT)?,
-        query: NewQuery {
-            user_id: item::n(item, attrs::USER_ID)?,
-            question: item::s(item, attrs::QUESTION)?,
-            answer: item::s(item, attrs::ANSWER)?,
-            sources: records::sources_from_json(item::json(item, attrs::SOURCES)?)?,
-            best_score: item::n(item, attrs::BEST_SCORE)?,
-            grounded: item::bool(item, attrs::GROUNDED)?,
-            latency_ms: item::n(item, attrs::LATENCY_MS)?,
-            index_version: item::s(item, attrs::INDEX_VERSION)?,
-            generator: item::s(item, attrs::GENERATOR)?,
-            model: item::opt_s(item, attrs::MODEL)?,
-            embedding: item::opt_floats(item, attrs::EMBEDDING)?,
-            cluster: None,
-        },
-    })
-}
-
-/// An item's (run, cluster) pair under the two names given.
-fn assignment(item: &Item, run: &str, cluster: &str) -> Result<Option<ClusterRef>, StoreError> {
-    let run: Option<i64> = item::opt_n(item, run)?;
-    let cluster: Option<usize> = item::opt_n(item, cluster)?;
-    Ok(run
-        .zip(cluster)
-        .filter(|(run, _)| *run > 0)
-        .map(|(run, cluster)| ClusterRef { run, cluster }))
-}
-
-/// Whether a flag attribute is set.
-fn flag(item: &Item, name: &str) -> bool {
-    matches!(item.get(name), Some(AttributeValue::Bool(true)))
-}
-
-#[async_trait::async_trait]
-impl QueryStore for DynamoStore {
-    async fn record_query(&self, q: NewQuery) -> Result<String, StoreError> {
-        let created = now_ms();
-        // Ids are unique by construction; the condition turns the improbable collision into a
-        // second try rather than an overwrite.
-        for _ in 0..3 {
-            let id = keys::query_id(created, q.user_id);
-            if self.put_new(query_item(&id, created, &q)?).await? {
-                return Ok(id);
-            }
-        }
-        Err(StoreError::Conflict("query id".into()))
-    }
-
-    async fn history(
-        &self,
-        user_id: i64,
-        limit: usize,
-        before: Option<&str>,
-    ) -> Result<Vec<QueryRecord>, StoreError> {
-        let mut query = self
-            .query()
-            .expression_attribute_values(":pk", s(keys::queries(user_id)))
-            .scan_index_forward(false)
-            .consistent_read(true);
-        query = match before {
-            Some(cursor) => {
-                let (owner, sk) = keys::parse_query_id(cursor)?;
-                if owner != user_id {
-                    return Err(StoreError::BadCursor);
-                }
-                query
-                    .key_condition_expression("pk = :pk AND sk < :before")
-                    .expression_attribute_values(":before", s(sk))
-            }
-            None => query.key_condition_expression("pk = :pk"),
-        };
-        let items = self.collect(query, Some(limit)).await?;
-        let mut records = Vec::with_capacity(items.len());
-        for item in &items {
-            let mut record = to_query(item)?;
-            record.query.cluster = self.visible_assignment(item).await?;
-            records.push(record);
-        }
-        Ok(records)
-    }
-}
-
-fn to_document(item: &Item) -> Result<DocumentRecord, StoreError> {
-    Ok(DocumentRecord {
-        collection: item::s(item, attrs::COLLECTION)?,
-        name: item::s(item, attrs::NAME)?,
-        status: DocumentStatus::parse(&item::s(item, attrs::STATUS)?)?,
-        reason: item::opt_s(item, attrs::REASON)?,
-        sha256: item::opt_s(item, attrs::SHA256)?,
-        pages: item::n(item, attrs::PAGES)?,
-        chunks: item::n(item, attrs::CHUNKS)?,
-        index_version: item::opt_s(item, attrs::INDEX_VERSION)?,
-        updated_at: item::n(item, attrs::UPDATED_AT)?,
-    })
-}
-
-#[async_trait::async_trait]
-impl DocumentStore for DynamoStore {
-    async fn record_document(&self, d: DocumentRecord) -> Result<(), StoreError> {
-        let item = Builder::key(keys::documents(&d.collection), &d.name)
-            .s(attrs::COLLECTION, &d.collection)
-            .s(attrs::NAME, &d.name)
-            .s(attrs::STATUS, d.status.as_str())
-            .opt_s(attrs::REASON, d.reason.as_deref())
-            .opt_s(attrs::SHA256, d.sha256.as_deref())
-            .n(attrs::PAGES, d.pages)
-            .n(attrs::CHUNKS, d.chunks)
-            .opt_s(attrs::INDEX_VERSION, d.index_version.as_deref())
-            .n(attrs::UPDATED_AT, d.updated_at)
-            .build();
-        self.put(item).await
-    }
-
-    async fn documents(&self, collection: &str) -> Result<Vec<DocumentRecord>, StoreError> {
-        let query = self
-            .query()
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::documents(collection)))
-            .consistent_read(true);
-        self.collect(query, None)
-            .await?
-            .iter()
-            .map(to_document)
-            .collect()
     }
 }
 

@@ -9,7 +9,8 @@ use tokio::task::JoinSet;
 
 use super::item::{self, Builder, Item};
 use super::keys::{self, GSI1, GSI2, PK, RUNS, SK};
-use super::{DynamoStore, assignment, attrs, condition_failed, flag, n, s};
+use super::queries::{assignment, flag};
+use super::{DynamoStore, attrs, condition_failed, n, s};
 use crate::cluster::{Clustering, QuestionPoint};
 use crate::store::{ClusterRef, ClusterRun, ClusterStore, StoreError, UserStore, now_ms, records};
 

@@ -11,11 +11,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::task::JoinSet;
 
+use super::item::Item;
+use super::queries::query_item;
 use super::*;
 use crate::cluster::{Cluster, Clustering};
 use crate::query::Source;
 use crate::store::test_support::ScratchTable;
-use crate::store::{ClusterStore, conformance};
+use crate::store::{
+    ClusterRef, ClusterStore, NewQuery, NewUser, QueryStore, Role, UserStore, conformance,
+};
 
 async fn config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
