@@ -3,7 +3,8 @@
 //! runtime API and driven by `cargo lambda invoke` with the event fixtures shipped in the
 //! `aws_lambda_events` crate (API Gateway v2 and REST v1 requests, an S3 `ObjectCreated` event,
 //! an EventBridge schedule). The store is a real PostgreSQL, the bucket and the SSM parameters
-//! holding the secrets live on moto: no function is given a secret in its environment.
+//! holding the secrets live on moto: no function is given a secret in its environment. A second
+//! test runs login and history on a DynamoDB table (moto).
 //!
 //! Prints each function's package size, cold start (process start → first answer) and warm p50.
 
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, support};
+use common::{Backend, free_port, support};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -316,8 +317,9 @@ fn zip_mb(name: &str) -> f64 {
         / 1e6
 }
 
-#[test]
-fn every_function_runs_as_in_lambda() {
+/// The packages, cargo-lambda, the models, moto and the event fixtures: (moto's endpoint, the
+/// fixtures), or `None` when one is missing (a failure under CI).
+fn prerequisites() -> Option<(String, PathBuf)> {
     let endpoint =
         std::env::var("RAG_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5001".into());
     if !support::available(
@@ -327,13 +329,46 @@ fn every_function_runs_as_in_lambda() {
         || !support::available(&support::model_dir().join("use-m3"), "model files")
         || !support::service_or_skip(&endpoint, "S3/SSM server (moto)")
     {
-        return;
+        return None;
     }
     let Some(fixtures) = fixtures() else {
         support::available(
             Path::new("aws_lambda_events/src/fixtures"),
             "event fixtures",
         );
+        return None;
+    };
+    Some((endpoint, fixtures))
+}
+
+/// `cargo lambda watch` serving the runtime and invoke APIs on a free port.
+fn watch() -> Watch {
+    let port = free_port();
+    let watch = Watch {
+        child: Command::new(cargo_lambda())
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
+            .args(["-P", &port.to_string()])
+            .current_dir(support::repo_root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo lambda watch"),
+        port,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "cargo lambda watch did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    watch
+}
+
+#[test]
+fn every_function_runs_as_in_lambda() {
+    let Some((endpoint, fixtures)) = prerequisites() else {
         return;
     };
     let Some(db) = support::ScratchDb::create("lambda") else {
@@ -366,29 +401,9 @@ fn every_function_runs_as_in_lambda() {
         ADMIN_PASSWORD,
     );
 
-    let port = free_port();
-    let watch = Watch {
-        child: Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
-            .args(["-P", &port.to_string()])
-            .current_dir(support::repo_root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cargo lambda watch"),
-        port,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "cargo lambda watch did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let model_dir = support::model_dir().display().to_string();
     let stack = Stack {
-        watch,
+        watch: watch(),
         dir: tempfile::tempdir().expect("tempdir"),
         fixtures,
         env: vec![
@@ -671,4 +686,88 @@ fn every_function_runs_as_in_lambda() {
             function.cold_start.as_secs_f64() * 1e3
         );
     }
+}
+
+/// The functions on DynamoDB as the template deploys them with `Store=dynamodb`: the table made
+/// beforehand (by CloudFormation there, by `rag user add` outside Lambda here), then login and
+/// history in Lambda, with the JWT secret from SSM.
+#[test]
+fn login_and_history_run_in_lambda_on_dynamodb() {
+    let Some((endpoint, fixtures)) = prerequisites() else {
+        return;
+    };
+    let Some(table) = support::ScratchTable::moto("lambda") else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    for user in ["alice", "bob"] {
+        let added = common::rag(data.path(), Backend::Dynamo(&table))
+            .args([
+                "user",
+                "add",
+                user,
+                "--password",
+                &format!("{user}-password"),
+            ])
+            .output()
+            .expect("rag user add");
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+    }
+    let http = Client::new();
+    let parameter = format!("/rag-test-dynamo-{}", table.table);
+    put_parameter(&http, &endpoint, &parameter, SECRET);
+    let mut env: Vec<(String, String)> = table
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.push(("JWT_SECRET_PARAMETER".into(), parameter));
+    let stack = Stack {
+        watch: watch(),
+        dir: tempfile::tempdir().expect("tempdir"),
+        fixtures,
+        env,
+        http,
+    };
+    let fx = stack.fixtures.clone();
+    let login = |user: &str| {
+        v2(
+            &fx,
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"username": user, "password": format!("{user}-password")})),
+        )
+    };
+    let (_login, answer) = stack.start("login", &[], &login("alice"));
+    let alice = body(&answer, 200)["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let bob = stack.invoke("login", &login("bob"));
+    let bob = body(&bob, 200)["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    let (_history, answer) = stack.start(
+        "history",
+        &[],
+        &v2(&fx, "GET", "/history", Some(&alice), None),
+    );
+    assert_eq!(body(&answer, 200)["items"], json!([]));
+    let peek = stack.invoke(
+        "history",
+        &v2(&fx, "GET", "/history?user=alice", Some(&bob), None),
+    );
+    assert_eq!(body(&peek, 403)["error"]["code"], "admin_required");
+    let cursor = stack.invoke(
+        "history",
+        &v2(&fx, "GET", "/history?cursor=12", Some(&alice), None),
+    );
+    assert_eq!(body(&cursor, 400)["error"]["code"], "invalid_cursor");
 }
