@@ -96,6 +96,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             .args(["--collection", &args.collection])
             .env("JWT_SECRET", SECRET)
             .env_remove("DATABASE_URL")
+            .env_remove("DYNAMODB_TABLE")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)

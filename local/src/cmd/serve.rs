@@ -1,5 +1,6 @@
 //! `rag serve`: every handler in one process on one port, the way API Gateway routes them
-//! (the local gateway), with the embedded defaults unless DATABASE_URL etc. say otherwise.
+//! (the local gateway), with the embedded defaults unless DATABASE_URL, DYNAMODB_TABLE etc.
+//! say otherwise.
 
 use rag_api::{App, Config, Needs, all_routes, finish, serve};
 
