@@ -229,6 +229,20 @@ impl DynamoStore {
         self.client.query().table_name(&self.table)
     }
 
+    /// A strongly consistent query of partition `pk`, of the sort keys below `before` when given.
+    fn partition(&self, pk: &str, before: Option<&str>) -> QueryFluentBuilder {
+        let query = self
+            .query()
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true);
+        match before {
+            Some(sk) => query
+                .key_condition_expression("pk = :pk AND sk < :before")
+                .expression_attribute_values(":before", s(sk)),
+            None => query.key_condition_expression("pk = :pk"),
+        }
+    }
+
     /// Runs `query` page by page until `limit` items (all of them when `None`).
     async fn collect(
         &self,

@@ -180,12 +180,7 @@ impl ClusterStore for DynamoStore {
     }
 
     async fn latest_clustering(&self) -> Result<Option<ClusterRun>, StoreError> {
-        let query = self
-            .query()
-            .key_condition_expression("pk = :runs")
-            .expression_attribute_values(":runs", s(RUNS))
-            .scan_index_forward(false)
-            .consistent_read(true);
+        let query = self.partition(RUNS, None).scan_index_forward(false);
         let Some(header) = self.collect(query, Some(1)).await?.pop() else {
             return Ok(None);
         };

@@ -1,7 +1,7 @@
 //! Document states in DynamoDB: one partition per collection, one item per file name.
 
 use super::item::{self, Builder, Item};
-use super::{DynamoStore, attrs, keys, s};
+use super::{DynamoStore, attrs, keys};
 use crate::store::{DocumentRecord, DocumentStatus, DocumentStore, StoreError};
 
 fn to_document(item: &Item) -> Result<DocumentRecord, StoreError> {
@@ -36,12 +36,7 @@ impl DocumentStore for DynamoStore {
     }
 
     async fn documents(&self, collection: &str) -> Result<Vec<DocumentRecord>, StoreError> {
-        let query = self
-            .query()
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::documents(collection)))
-            .consistent_read(true);
-        self.collect(query, None)
+        self.collect(self.partition(&keys::documents(collection), None), None)
             .await?
             .iter()
             .map(to_document)

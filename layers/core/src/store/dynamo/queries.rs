@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{self, Builder, Item};
 use super::keys::{self, SK};
-use super::{DynamoStore, attrs, s};
+use super::{DynamoStore, attrs};
 use crate::store::{ClusterRef, NewQuery, QueryRecord, QueryStore, StoreError, now_ms, records};
 
 pub(super) fn query_item(id: &str, created: i64, q: &NewQuery) -> Result<Item, StoreError> {
@@ -101,23 +101,19 @@ impl QueryStore for DynamoStore {
         limit: usize,
         before: Option<&str>,
     ) -> Result<Vec<QueryRecord>, StoreError> {
-        let mut query = self
-            .query()
-            .expression_attribute_values(":pk", s(keys::queries(user_id)))
-            .scan_index_forward(false)
-            .consistent_read(true);
-        query = match before {
+        let before = match before {
             Some(cursor) => {
                 let (owner, sk) = keys::parse_query_id(cursor)?;
                 if owner != user_id {
                     return Err(StoreError::BadCursor);
                 }
-                query
-                    .key_condition_expression("pk = :pk AND sk < :before")
-                    .expression_attribute_values(":before", s(sk))
+                Some(sk)
             }
-            None => query.key_condition_expression("pk = :pk"),
+            None => None,
         };
+        let query = self
+            .partition(&keys::queries(user_id), before)
+            .scan_index_forward(false);
         let items = self.collect(query, Some(limit)).await?;
         let mut records = Vec::with_capacity(items.len());
         for item in &items {

@@ -17,17 +17,10 @@ impl DynamoStore {
         before: Option<i64>,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let partition = keys::failures(key);
-        let mut query = self
-            .query()
-            .expression_attribute_values(":pk", s(&partition))
-            .projection_expression("sk")
-            .consistent_read(true);
-        query = match before {
-            Some(ms) => query
-                .key_condition_expression("pk = :pk AND sk < :before")
-                .expression_attribute_values(":before", s(keys::at(ms))),
-            None => query.key_condition_expression("pk = :pk"),
-        };
+        let before = before.map(keys::at);
+        let query = self
+            .partition(&partition, before.as_deref())
+            .projection_expression("sk");
         self.collect(query, None)
             .await?
             .iter()
@@ -103,17 +96,8 @@ impl AuditStore for DynamoStore {
         limit: usize,
         before: Option<&str>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut query = self
-            .query()
-            .expression_attribute_values(":pk", s(AUDIT))
-            .scan_index_forward(false)
-            .consistent_read(true);
-        query = match before {
-            Some(cursor) => query
-                .key_condition_expression("pk = :pk AND sk < :before")
-                .expression_attribute_values(":before", s(keys::check_time_id(cursor)?)),
-            None => query.key_condition_expression("pk = :pk"),
-        };
+        let before = before.map(keys::check_time_id).transpose()?;
+        let query = self.partition(AUDIT, before).scan_index_forward(false);
         self.collect(query, Some(limit))
             .await?
             .iter()

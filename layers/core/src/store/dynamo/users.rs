@@ -53,12 +53,7 @@ impl UserStore for DynamoStore {
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let query = self
-            .query()
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(USERS))
-            .consistent_read(true);
-        self.collect(query, None)
+        self.collect(self.partition(USERS, None), None)
             .await?
             .iter()
             .map(to_user)
