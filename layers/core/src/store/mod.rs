@@ -296,7 +296,7 @@ pub(crate) mod conformance {
     use super::*;
     use crate::cluster::{Cluster, KScore};
 
-    fn user(name: &str) -> NewUser {
+    pub fn user(name: &str) -> NewUser {
         NewUser {
             username: name.into(),
             password_hash: "$argon2id$fake".into(),
@@ -304,7 +304,7 @@ pub(crate) mod conformance {
         }
     }
 
-    fn query(user_id: i64, n: usize) -> NewQuery {
+    pub fn query(user_id: i64, n: usize) -> NewQuery {
         NewQuery {
             user_id,
             question: format!("question {n} — réseau?"),
@@ -569,7 +569,7 @@ pub(crate) mod conformance {
         assert_eq!(listed[0], removed);
     }
 
-    fn clustering(k: usize, assignments: Vec<(String, usize)>) -> Clustering {
+    pub fn clustering(k: usize, assignments: Vec<(String, usize)>) -> Clustering {
         Clustering {
             k,
             silhouette: 0.613_f32,

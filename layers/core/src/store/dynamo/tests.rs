@@ -14,12 +14,9 @@ use tokio::task::JoinSet;
 use super::item::Item;
 use super::queries::query_item;
 use super::*;
-use crate::cluster::{Cluster, Clustering};
 use crate::query::Source;
 use crate::store::test_support::ScratchTable;
-use crate::store::{
-    ClusterRef, ClusterStore, NewQuery, NewUser, QueryStore, Role, UserStore, conformance,
-};
+use crate::store::{ClusterRef, ClusterStore, NewQuery, QueryStore, UserStore, conformance};
 
 async fn config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -64,44 +61,12 @@ async fn conformance_on_dynalite() {
     conformance_on(table).await;
 }
 
+/// The suite's question `n`, with or without an embedding and never placed in a cluster.
 fn question(user_id: i64, n: usize, embedding: Option<Vec<f32>>) -> NewQuery {
     NewQuery {
-        user_id,
-        question: format!("question {n}"),
-        answer: format!("answer {n}"),
-        sources: vec![Source {
-            document: "guide.pdf".into(),
-            page: 2,
-            score: 0.5,
-            excerpt: "extrait".into(),
-        }],
-        best_score: 0.5,
-        grounded: true,
-        latency_ms: 3.0,
-        index_version: "v1".into(),
-        generator: "extractive".into(),
-        model: None,
         embedding,
         cluster: None,
-    }
-}
-
-fn clustering(assignments: Vec<(String, usize)>) -> Clustering {
-    Clustering {
-        k: 2,
-        silhouette: 0.5,
-        inertia: 1.0,
-        elbow: Vec::new(),
-        clusters: (0..2)
-            .map(|id| Cluster {
-                id,
-                size: 1,
-                terms: vec!["vpn".into()],
-                representatives: vec!["question".into()],
-                centroid: vec![0.5, 0.5],
-            })
-            .collect(),
-        assignments,
+        ..conformance::query(user_id, n)
     }
 }
 
@@ -118,11 +83,7 @@ async fn a_run_is_invisible_until_its_header_is_written() {
         .await
         .expect("table");
     let user = store
-        .create_user(NewUser {
-            username: "dana".into(),
-            password_hash: "$argon2id$fake".into(),
-            role: Role::User,
-        })
+        .create_user(conformance::user("dana"))
         .await
         .expect("user");
     let mut ids = Vec::new();
@@ -138,7 +99,10 @@ async fn a_run_is_invisible_until_its_header_is_written() {
     );
 
     let first = store
-        .record_clustering(&clustering(ids.iter().map(|id| (id.clone(), 0)).collect()))
+        .record_clustering(&conformance::clustering(
+            2,
+            ids.iter().map(|id| (id.clone(), 0)).collect(),
+        ))
         .await
         .expect("run");
     let everyone = store.cluster_members(first).await.expect("members");
@@ -173,7 +137,10 @@ async fn a_run_is_invisible_until_its_header_is_written() {
 
     // The next complete run takes over, including the questions the stopped one touched.
     let third = store
-        .record_clustering(&clustering(ids.iter().map(|id| (id.clone(), 1)).collect()))
+        .record_clustering(&conformance::clustering(
+            2,
+            ids.iter().map(|id| (id.clone(), 1)).collect(),
+        ))
         .await
         .expect("run");
     assert!(third > stopped);
@@ -279,11 +246,7 @@ async fn throttled_writes_are_retried_and_never_acknowledged_unless_stored() {
         .await
         .expect("table");
     let user = store
-        .create_user(NewUser {
-            username: "erin".into(),
-            password_hash: "$argon2id$fake".into(),
-            role: Role::User,
-        })
+        .create_user(conformance::user("erin"))
         .await
         .expect("user");
 
@@ -403,4 +366,44 @@ fn a_recorded_question_costs_at_most_nine_write_units() {
     assert!(total <= 9, "{total} write units per question");
     // Reading it back in a history page: strongly consistent, 4 KB per read unit.
     assert!(table.div_ceil(4096) <= 2);
+}
+
+/// A history cursor names its owner: another user's is refused rather than read as a position
+/// in this user's history.
+#[tokio::test]
+async fn a_cursor_from_another_users_history_is_refused() {
+    let Some(scratch) = ScratchTable::moto("cursors") else {
+        return;
+    };
+    let shared = config(&scratch.endpoint).await;
+    let store = DynamoStore::with_config(&shared, &scratch.table, true)
+        .await
+        .expect("table");
+    let frank = store
+        .create_user(conformance::user("frank"))
+        .await
+        .expect("user");
+    let gina = store
+        .create_user(conformance::user("gina"))
+        .await
+        .expect("user");
+    let franks = store
+        .record_query(question(frank.id, 1, None))
+        .await
+        .expect("record");
+    store
+        .record_query(question(gina.id, 2, None))
+        .await
+        .expect("record");
+    assert!(matches!(
+        store.history(gina.id, 10, Some(&franks)).await,
+        Err(StoreError::BadCursor)
+    ));
+    assert!(
+        store
+            .history(frank.id, 10, Some(&franks))
+            .await
+            .expect("own cursor")
+            .is_empty()
+    );
 }
