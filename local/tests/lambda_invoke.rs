@@ -701,21 +701,7 @@ fn login_and_history_run_in_lambda_on_dynamodb() {
     };
     let data = tempfile::tempdir().expect("tempdir");
     for user in ["alice", "bob"] {
-        let added = common::rag(data.path(), Backend::Dynamo(&table))
-            .args([
-                "user",
-                "add",
-                user,
-                "--password",
-                &format!("{user}-password"),
-            ])
-            .output()
-            .expect("rag user add");
-        assert!(
-            added.status.success(),
-            "{}",
-            String::from_utf8_lossy(&added.stderr)
-        );
+        common::add_user(data.path(), Backend::Dynamo(&table), user, false);
     }
     let http = Client::new();
     let parameter = format!("/rag-test-dynamo-{}", table.table);

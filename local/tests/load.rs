@@ -9,7 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Backend, Server, start, support};
+use common::{Backend, Server, start, support, token};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -65,17 +65,6 @@ impl Report {
     }
 }
 
-fn login(client: &Client, base: &str, user: &str) -> String {
-    let r: Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": user, "password": format!("{user}-password")}))
-        .send()
-        .expect("login")
-        .json()
-        .expect("json");
-    r["token"].as_str().expect("token").to_string()
-}
-
 fn load(store: &'static str, server: &Server, total: usize, concurrency: usize) -> Report {
     let client = Client::builder()
         .timeout(Duration::from_secs(120))
@@ -83,7 +72,7 @@ fn load(store: &'static str, server: &Server, total: usize, concurrency: usize) 
         .expect("client");
     let tokens: Vec<String> = USERS
         .iter()
-        .map(|u| login(&client, &server.base, u))
+        .map(|u| token(&client, &server.base, u))
         .collect();
 
     let next = AtomicUsize::new(0);

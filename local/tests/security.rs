@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Backend, Server, start_with};
+use common::{Backend, Server, start_with, token};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -25,17 +25,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
 
 const WEBHOOK_SECRET: &str = "a-webhook-secret-of-some-length";
 const QUESTION: &str = "Comment réinitialiser mon mot de passe ?";
-
-fn token(client: &Client, server: &Server, user: &str) -> String {
-    let body: Value = client
-        .post(format!("{}/auth/login", server.base))
-        .json(&json!({"username": user, "password": format!("{user}-password")}))
-        .send()
-        .expect("login")
-        .json()
-        .expect("json");
-    body["token"].as_str().expect("token").to_string()
-}
 
 fn ask(client: &Client, server: &Server, token: &str) -> Value {
     let response = client
@@ -98,7 +87,7 @@ fn forged_bucket_events_change_nothing() {
         &[("INGEST_WEBHOOK_TOKEN", WEBHOOK_SECRET)],
     )
     .expect("server");
-    let alice = token(&client, &server, "alice");
+    let alice = token(&client, &server.base, "alice");
     let before = ask(&client, &server, &alice);
     assert_eq!(before["grounded"], true, "{before}");
     let version = before["index_version"].clone();
@@ -141,7 +130,7 @@ fn forged_bucket_events_change_nothing() {
     let after = ask(&client, &server, &alice);
     assert_eq!(after["index_version"], version, "{}", server.log());
     assert_eq!(after["answer"], before["answer"]);
-    let admin = token(&client, &server, "admin");
+    let admin = token(&client, &server.base, "admin");
     let documents: Value = client
         .get(format!("{}/documents", server.base))
         .bearer_auth(&admin)
@@ -284,8 +273,8 @@ fn hostile_names_last_admin_and_the_audit_trail() {
         return;
     };
     let client = Client::new();
-    let admin = token(&client, &server, "admin");
-    let alice = token(&client, &server, "alice");
+    let admin = token(&client, &server.base, "admin");
+    let alice = token(&client, &server.base, "alice");
     let pdf =
         std::fs::read(common::support::repo_root().join("data/pdf/procedures-support-it.pdf"))
             .expect("sample");
@@ -398,8 +387,8 @@ fn hostile_pdfs_fail_within_their_budget_while_the_service_goes_on() {
         .build()
         .expect("client");
     let (admin, alice) = (
-        token(&client, &server, "admin"),
-        token(&client, &server, "alice"),
+        token(&client, &server.base, "admin"),
+        token(&client, &server.base, "alice"),
     );
     let version = ask(&client, &server, &alice)["index_version"].clone();
     let before = server.peak_rss_kib().expect("VmHWM");

@@ -151,6 +151,18 @@ pub fn start_with(store: Backend<'_>, env: &[(&str, &str)]) -> Option<Server> {
     Some(serve(data, store, env))
 }
 
+/// A token for `user` (password `<user>-password`) from the server at `base`.
+pub fn token(client: &Client, base: &str, user: &str) -> String {
+    let body: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": format!("{user}-password")}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    body["token"].as_str().expect("token").to_string()
+}
+
 /// Creates `user` (password `<user>-password`) with the `rag` command.
 pub fn add_user(data: &Path, store: Backend<'_>, user: &str, admin: bool) {
     let mut cmd = rag(data, store);
