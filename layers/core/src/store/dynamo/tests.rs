@@ -29,6 +29,16 @@ async fn config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// The store on a new table on moto, or `None` (skipped) without moto.
+async fn fresh_table(label: &str) -> Option<DynamoStore> {
+    let scratch = ScratchTable::moto(label)?;
+    let shared = config(&scratch.endpoint).await;
+    let store = DynamoStore::with_config(&shared, &scratch.table, true)
+        .await
+        .expect("table");
+    Some(store)
+}
+
 async fn conformance_on(scratch: ScratchTable) {
     let shared = config(&scratch.endpoint).await;
     match DynamoStore::with_config(&shared, &scratch.table, false).await {
@@ -75,13 +85,9 @@ fn question(user_id: i64, n: usize, embedding: Option<Vec<f32>>) -> NewQuery {
 /// commits.
 #[tokio::test]
 async fn a_run_is_invisible_until_its_header_is_written() {
-    let Some(scratch) = ScratchTable::moto("runs") else {
+    let Some(store) = fresh_table("runs").await else {
         return;
     };
-    let shared = config(&scratch.endpoint).await;
-    let store = DynamoStore::with_config(&shared, &scratch.table, true)
-        .await
-        .expect("table");
     let user = store
         .create_user(conformance::user("dana"))
         .await
@@ -372,13 +378,9 @@ fn a_recorded_question_costs_at_most_nine_write_units() {
 /// in this user's history.
 #[tokio::test]
 async fn a_cursor_from_another_users_history_is_refused() {
-    let Some(scratch) = ScratchTable::moto("cursors") else {
+    let Some(store) = fresh_table("cursors").await else {
         return;
     };
-    let shared = config(&scratch.endpoint).await;
-    let store = DynamoStore::with_config(&shared, &scratch.table, true)
-        .await
-        .expect("table");
     let frank = store
         .create_user(conformance::user("frank"))
         .await
