@@ -81,6 +81,9 @@ fn scenario(server: &Server, expected_store: &str) {
         (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
     );
     assert_eq!(b1, b2);
+    // A name no store could hold is just another unknown user.
+    let (s3, b3) = login(&client, base, &"é".repeat(5_000), "whatever-password");
+    assert_eq!((s3, &b3), (StatusCode::UNAUTHORIZED, &b1));
     let alice = token(&client, base, "alice");
     let bob = token(&client, base, "bob");
     let admin = token(&client, base, "admin");

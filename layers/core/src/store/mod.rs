@@ -371,6 +371,16 @@ pub(crate) mod conformance {
         assert_ne!(alice.id, bob.id);
         assert_eq!(store.user("alice").await.expect("get"), Some(alice.clone()));
         assert_eq!(store.user("nobody").await.expect("get"), None);
+        // A login or an admin path may carry any name: one too long to be stored is not found.
+        let huge = "é".repeat(3_000);
+        assert_eq!(store.user(&huge).await.expect("get"), None);
+        assert_eq!(
+            store
+                .update_user(&huge, Some(false), None)
+                .await
+                .expect("update"),
+            None
+        );
         let names: Vec<String> = store
             .users()
             .await

@@ -23,6 +23,12 @@ pub const COUNTERS: &str = "COUNTER";
 pub const RUNS: &str = "RUN";
 pub const AUDIT: &str = "AUDIT";
 
+/// DynamoDB refuses a sort key over 1,024 bytes. A name that long cannot have been stored (the
+/// store takes usernames of at most 64 bytes), so looking it up finds nothing rather than failing.
+pub fn fits_sort_key(sk: &str) -> bool {
+    sk.len() <= 1024
+}
+
 pub fn queries(user_id: i64) -> String {
     format!("Q#{user_id}")
 }

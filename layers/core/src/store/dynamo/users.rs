@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::item::{self, Builder, Item};
-use super::keys::{PK, SK, USERS};
+use super::keys::{self, PK, SK, USERS};
 use super::{DynamoStore, attrs, condition_failed, s};
 use crate::store::{NewUser, Role, StoreError, User, UserStore, now_ms, parse_role};
 
@@ -45,6 +45,9 @@ impl UserStore for DynamoStore {
     }
 
     async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        if !keys::fits_sort_key(username) {
+            return Ok(None);
+        }
         self.get(USERS, username)
             .await?
             .as_ref()
@@ -66,6 +69,9 @@ impl UserStore for DynamoStore {
         active: Option<bool>,
         role: Option<Role>,
     ) -> Result<Option<User>, StoreError> {
+        if !keys::fits_sort_key(username) {
+            return Ok(None);
+        }
         let mut sets = Vec::new();
         let mut update = self
             .client
