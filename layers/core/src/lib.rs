@@ -7,6 +7,7 @@
 //! - [`query`] answers a question with [`answer`]'s extractive answerer, [`generate`] with an
 //!   LLM; [`assistant`] runs both for the service and records the history; [`eval`] scores
 //!   retrieval on a question set; [`cluster`] groups the questions asked by topic;
+//! - [`history`] searches a user's questions; [`feedback`] keeps their verdicts on answers;
 //! - [`secrets`] reads the deployment's secrets from Parameter Store;
 //! - [`track`] logs runs (queries, ingests, clusterings, index versions) to MLflow in the
 //!   background.
@@ -24,7 +25,9 @@ pub mod dates;
 pub mod documents;
 pub mod embed;
 pub mod eval;
+pub mod feedback;
 pub mod generate;
+pub mod history;
 pub mod index;
 #[cfg(feature = "pdf")]
 pub mod ingest;

@@ -8,6 +8,7 @@
 
 mod clusters;
 mod documents;
+mod feedback;
 mod item;
 mod keys;
 mod queries;
@@ -70,6 +71,9 @@ mod attrs {
     pub const ACTION: &str = "action";
     pub const TARGET: &str = "target";
     pub const DETAIL: &str = "detail";
+    pub const USEFUL: &str = "useful";
+    pub const COMMENT: &str = "comment";
+    pub const FEEDBACK_AT: &str = "feedback_at";
 }
 
 /// Throttled and transient failures are retried with the SDK's exponential backoff and jitter,

@@ -110,6 +110,27 @@ pub struct QueryRecord {
     /// Unix epoch milliseconds.
     pub created_at: i64,
     pub query: NewQuery,
+    /// What the user said of the answer, if anything.
+    pub feedback: Option<Feedback>,
+}
+
+/// A user's verdict on an answer, so that admins see which answers fail people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feedback {
+    pub useful: bool,
+    pub comment: Option<String>,
+    /// Unix epoch milliseconds.
+    pub at: i64,
+}
+
+/// Feedback with the question it is about, for admins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackRecord {
+    /// The question's id, and the page cursor after this entry.
+    pub query_id: String,
+    pub user_id: i64,
+    pub question: String,
+    pub feedback: Feedback,
 }
 
 /// Where a document stands in a collection.
@@ -190,6 +211,26 @@ pub trait QueryStore: Send + Sync {
         limit: usize,
         before: Option<&str>,
     ) -> Result<Vec<QueryRecord>, StoreError>;
+}
+
+/// Users' verdicts on answers.
+#[async_trait::async_trait]
+pub trait FeedbackStore: Send + Sync {
+    /// Sets (or replaces) the feedback on question `query_id`; `false`, storing nothing, when
+    /// that question is not `user_id`'s (or not one of this store's ids).
+    async fn record_feedback(
+        &self,
+        user_id: i64,
+        query_id: &str,
+        feedback: Feedback,
+    ) -> Result<bool, StoreError>;
+    /// Feedback on every user's questions, newest question first; after the question whose id
+    /// is `before` when given.
+    async fn feedback(
+        &self,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<Vec<FeedbackRecord>, StoreError>;
 }
 
 /// Document states, for admins: what was ingested, what failed and why.
@@ -274,7 +315,7 @@ pub trait AuditStore: Send + Sync {
 /// Everything the service needs from its database.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + QueryStore + DocumentStore + ClusterStore + AttemptStore + AuditStore
+    UserStore + QueryStore + FeedbackStore + DocumentStore + ClusterStore + AttemptStore + AuditStore
 {
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -456,11 +497,76 @@ pub(crate) mod conformance {
         );
         assert!(page1[0].created_at > 1_700_000_000_000);
         assert_eq!(recorded(store).await, 6);
+        feedback(store, &alice, &bob).await;
 
         documents(store).await;
         clusters(store).await;
         attempts(store).await;
         audit(store).await;
+    }
+
+    async fn feedback(store: &dyn Store, alice: &User, bob: &User) {
+        let verdict = |useful, comment: Option<&str>, at| Feedback {
+            useful,
+            comment: comment.map(str::to_string),
+            at,
+        };
+        let mine = store.history(alice.id, 3, None).await.expect("history");
+        let give = |user: &User, id: &str, feedback: Feedback| {
+            let (user, id) = (user.id, id.to_string());
+            async move {
+                store
+                    .record_feedback(user, &id, feedback)
+                    .await
+                    .expect("feedback")
+            }
+        };
+        assert!(
+            give(
+                alice,
+                &mine[0].id,
+                verdict(false, Some("étapes « manquantes »"), 5_000)
+            )
+            .await
+        );
+        assert!(give(alice, &mine[1].id, verdict(true, Some("clair"), 6_000)).await);
+        // Given again: replaced (the comment too), not added.
+        assert!(give(alice, &mine[0].id, verdict(true, None, 7_000)).await);
+        // Someone else's question, or no question at all: nothing is stored.
+        let bobs = store.history(bob.id, 1, None).await.expect("history");
+        for id in [&mine[0].id, &bobs[0].id, "", "not an id", "-1", "999999999"] {
+            let user = if id == bobs[0].id { alice } else { bob };
+            assert!(
+                !give(user, id, verdict(false, None, 8_000)).await,
+                "feedback on {id:?}"
+            );
+        }
+        let page = store.history(alice.id, 3, None).await.expect("history");
+        assert_eq!(page[0].feedback, Some(verdict(true, None, 7_000)));
+        assert_eq!(page[1].feedback, Some(verdict(true, Some("clair"), 6_000)));
+        assert_eq!(page[2].feedback, None);
+
+        let listed = store.feedback(10, None).await.expect("list");
+        let ids = |l: &[FeedbackRecord]| l.iter().map(|f| f.query_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&listed), [mine[0].id.clone(), mine[1].id.clone()]);
+        assert_eq!(
+            listed[0],
+            FeedbackRecord {
+                query_id: mine[0].id.clone(),
+                user_id: alice.id,
+                question: mine[0].query.question.clone(),
+                feedback: verdict(true, None, 7_000),
+            }
+        );
+        let rest = store
+            .feedback(1, Some(&listed[0].query_id))
+            .await
+            .expect("list");
+        assert_eq!(ids(&rest), [mine[1].id.clone()]);
+        assert!(matches!(
+            store.feedback(1, Some("not a cursor")).await,
+            Err(StoreError::BadCursor)
+        ));
     }
 
     async fn attempts(store: &dyn Store) {

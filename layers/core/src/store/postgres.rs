@@ -6,11 +6,13 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use super::{
-    ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, NewQuery,
-    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms, records,
+    ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, Feedback,
+    NewQuery, NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms,
+    records,
 };
 use crate::cluster::{Clustering, QuestionPoint};
 
+mod feedback;
 mod security;
 mod tls;
 
@@ -34,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../../../../infra/migrations/postgres/0005_security.sql"),
+    ),
+    (
+        6,
+        include_str!("../../../../infra/migrations/postgres/0006_feedback.sql"),
     ),
 ];
 /// Serialises migrations when several processes start at once.
@@ -256,8 +262,10 @@ impl QueryStore for PostgresStore {
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client
             .query(
-                "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster
-                 FROM queries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                "SELECT q.id, q.user_id, q.question, q.answer, q.sources, q.best_score, q.grounded, q.latency_ms, q.index_version, q.created_at, q.generator, q.model, q.embedding, q.cluster_run, q.cluster,
+                        f.useful, f.comment, f.at
+                 FROM queries q LEFT JOIN feedback f ON f.query_id = q.id
+                 WHERE q.user_id = $1 AND q.id < $2 ORDER BY q.id DESC LIMIT $3",
                 &[&user_id, &before.unwrap_or(i64::MAX), &(limit as i64)],
             )
             .await
@@ -286,6 +294,18 @@ impl QueryStore for PostgresStore {
                             r.try_get(14).map_err(err)?,
                         ),
                     },
+                    feedback: r
+                        .try_get::<_, Option<bool>>(15)
+                        .map_err(err)?
+                        .zip(r.try_get::<_, Option<i64>>(17).map_err(err)?)
+                        .map(|(useful, at)| -> Result<Feedback, StoreError> {
+                            Ok(Feedback {
+                                useful,
+                                comment: r.try_get(16).map_err(err)?,
+                                at,
+                            })
+                        })
+                        .transpose()?,
                 })
             })
             .collect()

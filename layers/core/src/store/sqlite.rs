@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, NewQuery,
-    NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms, records,
+    ClusterRef, ClusterRun, ClusterStore, DocumentRecord, DocumentStatus, DocumentStore, Feedback,
+    NewQuery, NewUser, QueryRecord, QueryStore, Role, Store, StoreError, User, UserStore, now_ms,
+    records,
 };
 use crate::cluster::{Clustering, QuestionPoint};
 
+mod feedback;
 mod security;
 
 /// Versioned migrations, applied in order at open.
@@ -34,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../../../../infra/migrations/sqlite/0005_security.sql"),
+    ),
+    (
+        6,
+        include_str!("../../../../infra/migrations/sqlite/0006_feedback.sql"),
     ),
 ];
 
@@ -286,8 +292,10 @@ impl QueryStore for SqliteStore {
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT id, user_id, question, answer, sources, best_score, grounded, latency_ms, index_version, created_at, generator, model, embedding, cluster_run, cluster
-                     FROM queries WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                    "SELECT q.id, q.user_id, q.question, q.answer, q.sources, q.best_score, q.grounded, q.latency_ms, q.index_version, q.created_at, q.generator, q.model, q.embedding, q.cluster_run, q.cluster,
+                            f.useful, f.comment, f.at
+                     FROM queries q LEFT JOIN feedback f ON f.query_id = q.id
+                     WHERE q.user_id = ?1 AND q.id < ?2 ORDER BY q.id DESC LIMIT ?3",
                 )
                 .map_err(err)?;
             let rows = stmt
@@ -310,6 +318,16 @@ impl QueryStore for SqliteStore {
                             r.get::<_, Option<Vec<u8>>>(12)?,
                             r.get::<_, Option<i64>>(13)?,
                             r.get::<_, Option<i64>>(14)?,
+                            r.get::<_, Option<bool>>(15)?
+                                .zip(r.get::<_, Option<i64>>(17)?)
+                                .map(|(useful, at)| -> rusqlite::Result<Feedback> {
+                                    Ok(Feedback {
+                                        useful,
+                                        comment: r.get(16)?,
+                                        at,
+                                    })
+                                })
+                                .transpose()?,
                         ))
                     },
                 )
@@ -339,6 +357,7 @@ impl QueryStore for SqliteStore {
                             cluster: cluster as usize,
                         }),
                     },
+                    feedback: r.15,
                 })
             })
             .collect()

@@ -68,6 +68,7 @@ pub enum Kind {
     Ingest,
     Cluster,
     Index,
+    Feedback,
 }
 
 impl Kind {
@@ -77,6 +78,7 @@ impl Kind {
             Kind::Ingest => "ingest",
             Kind::Cluster => "cluster",
             Kind::Index => "index",
+            Kind::Feedback => "feedback",
         }
     }
 }

@@ -22,6 +22,7 @@ pub const USERS: &str = "USER";
 pub const COUNTERS: &str = "COUNTER";
 pub const RUNS: &str = "RUN";
 pub const AUDIT: &str = "AUDIT";
+pub const FEEDBACK: &str = "FEEDBACK";
 
 /// DynamoDB refuses a sort key over 1,024 bytes. A name that long cannot have been stored (the
 /// store takes usernames of at most 64 bytes), so looking it up finds nothing rather than failing.

@@ -58,6 +58,7 @@ fn to_query(item: &Item) -> Result<QueryRecord, StoreError> {
             embedding: item::opt_floats(item, attrs::EMBEDDING)?,
             cluster: None,
         },
+        feedback: super::feedback::feedback_of(item)?,
     })
 }
 
