@@ -92,6 +92,23 @@ pub async fn current_version(
     }
 }
 
+/// The manifest of the version `CURRENT` points to (what the index holds, without loading it).
+pub async fn current_manifest(
+    store: &dyn ObjectStore,
+    collection: &str,
+) -> Result<Option<Manifest>, CollectionError> {
+    let Some(version) = current_version(store, collection).await? else {
+        return Ok(None);
+    };
+    let bytes = store.get(&manifest_key(collection, &version)).await?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| CollectionError::Index {
+            version,
+            source: IndexError::Corrupt(format!("manifest: {e}")),
+        })
+}
+
 /// Loads one version of a collection's index.
 pub async fn load_version(
     store: &dyn ObjectStore,

@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+mod manage;
+
 use crate::audit;
 use crate::chunk::ChunkParams;
-use crate::collection::{self, DEFAULT_COLLECTION};
+use crate::collection::{self, CollectionError, DEFAULT_COLLECTION};
 use crate::embed::Models;
 use crate::ingest::{Document, Outcome};
 use crate::objects::{ObjectError, ObjectStore};
@@ -46,8 +48,14 @@ pub enum DocumentsError {
     TooManyKeys,
     #[error("{MAX_PENDING_KEYS} objects are already waiting to be synchronised; try again later")]
     Busy,
+    #[error("the collection has no document {0}")]
+    UnknownDocument(String),
+    #[error("page {page} is out of range: the document has {pages} pages")]
+    PageOutOfRange { page: u32, pages: u32 },
     #[error("reading the bucket: {0}")]
     Objects(#[from] ObjectError),
+    #[error(transparent)]
+    Collection(#[from] CollectionError),
     #[error(transparent)]
     Update(#[from] UpdateError),
     #[error("recording document states: {0}")]
@@ -414,14 +422,14 @@ impl Documents {
         if missing.is_empty() {
             return Ok(missing);
         }
-        let indexed = collection::load_current(self.objects.as_ref(), &self.collection)
+        let indexed = collection::current_manifest(self.objects.as_ref(), &self.collection)
             .await
             .map_err(UpdateError::from)?;
         let recorded = states.documents(&self.collection).await?;
         let (known, unknown): (Vec<String>, Vec<String>) = missing.into_iter().partition(|name| {
             indexed
                 .as_ref()
-                .is_some_and(|i| i.manifest.documents.iter().any(|d| d.name == *name))
+                .is_some_and(|m| m.documents.iter().any(|d| d.name == *name))
                 || recorded
                     .iter()
                     .any(|d| d.name == *name && d.status != DocumentStatus::Removed)
