@@ -4,8 +4,11 @@
 use axum::http::StatusCode;
 use rag_core::cluster::Bucket;
 use rag_core::cluster::runs::Topics;
+use rag_core::collection::VersionInfo;
 use rag_core::query::Source;
-use rag_core::store::{AuditEntry, DocumentRecord, DocumentStatus, QueryRecord, Role, User};
+use rag_core::store::{
+    AuditEntry, DocumentRecord, DocumentStatus, Feedback, QueryRecord, Role, User,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,6 +72,7 @@ pub struct QueryResponse {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// Items per page, 1 to 100 (default 20).
     pub limit: Option<usize>,
@@ -76,6 +80,9 @@ pub struct HistoryParams {
     pub cursor: Option<String>,
     /// Another user's history (administrators only).
     pub user: Option<String>,
+    /// Only questions containing this text (case and accents ignored). A page may then hold
+    /// fewer than `limit` items and still have a `next_cursor`: the search goes on from there.
+    pub q: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -88,10 +95,120 @@ pub struct HistoryItem {
     /// What wrote the answer (see `QueryResponse`).
     pub generator: String,
     pub model: Option<String>,
+    /// False when the documentation did not contain the answer.
+    pub grounded: bool,
     /// Its topic: the cluster of a clustering run (`GET /clusters`), when one has run.
     pub cluster: Option<ClusterDto>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// What the user said of the answer, if anything.
+    pub feedback: Option<FeedbackDto>,
+}
+
+/// A user's verdict on an answer.
+#[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
+pub struct FeedbackDto {
+    pub useful: bool,
+    pub comment: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+impl From<Feedback> for FeedbackDto {
+    fn from(f: Feedback) -> Self {
+        FeedbackDto {
+            useful: f.useful,
+            comment: f.comment,
+            at: rfc3339(f.at),
+        }
+    }
+}
+
+/// Feedback on an answer: useful or not, and optionally why (at most 1,000 characters).
+#[derive(Deserialize, ToSchema)]
+pub struct FeedbackRequest {
+    pub useful: bool,
+    pub comment: Option<String>,
+}
+
+/// The feedback as stored, on the question it is about.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FeedbackResponse {
+    pub query_id: String,
+    pub useful: bool,
+    pub comment: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// A feedback entry for admins.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FeedbackItem {
+    pub query_id: String,
+    /// Who asked (absent when the account no longer exists).
+    pub username: Option<String>,
+    pub question: String,
+    pub useful: bool,
+    pub comment: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FeedbackList {
+    /// Newest question first.
+    pub items: Vec<FeedbackItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A published index version.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct VersionDto {
+    pub version: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub documents: usize,
+    pub chunks: u32,
+    /// The version queries are answered from.
+    pub current: bool,
+}
+
+impl From<VersionInfo> for VersionDto {
+    fn from(v: VersionInfo) -> Self {
+        VersionDto {
+            version: v.version,
+            created_at: rfc3339(v.created_at as i64 * 1000),
+            documents: v.documents,
+            chunks: v.chunks,
+            current: v.current,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct VersionList {
+    /// Newest first.
+    pub versions: Vec<VersionDto>,
+}
+
+/// Which version `CURRENT` should name again.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RollbackRequest {
+    pub version: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    /// By username.
+    pub users: Vec<UserResponse>,
+}
+
+/// Which page of a document to open (1-based).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentPageParams {
+    pub page: Option<u32>,
 }
 
 /// A cluster of a clustering run.
@@ -111,11 +228,13 @@ impl From<QueryRecord> for HistoryItem {
             latency_ms: r.query.latency_ms,
             generator: r.query.generator,
             model: r.query.model,
+            grounded: r.query.grounded,
             cluster: r.query.cluster.map(|c| ClusterDto {
                 run: c.run,
                 cluster: c.cluster,
             }),
             created_at: rfc3339(r.created_at),
+            feedback: r.feedback.map(FeedbackDto::from),
         }
     }
 }
@@ -163,7 +282,8 @@ impl Page {
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct AuditParams {
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
     /// Entries per page, 1 to 100 (default 20).
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
@@ -237,6 +357,7 @@ pub struct TrackingHealth {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// File name to store and cite, ending in .pdf.
     pub name: String,
@@ -360,6 +481,7 @@ mod tests {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ClusterRunParams {
     /// Smallest k tried (default 2).
     pub k_min: Option<usize>,

@@ -244,8 +244,22 @@ impl From<DocumentsError> for ApiError {
             DocumentsError::Update(UpdateError::Collection(CollectionError::Conflict(_))) => {
                 ApiError::new(StatusCode::CONFLICT, "publish_conflict", msg)
             }
+            DocumentsError::UnknownDocument(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_document", msg)
+            }
+            DocumentsError::PageOutOfRange { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "page_out_of_range", msg)
+            }
+            DocumentsError::Collection(CollectionError::UnknownVersion { .. }) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_version", msg)
+            }
+            DocumentsError::Collection(CollectionError::Conflict(_)) => {
+                ApiError::new(StatusCode::CONFLICT, "publish_conflict", msg)
+            }
             DocumentsError::Store(s) => s.into(),
-            DocumentsError::Objects(_) | DocumentsError::Update(_) => {
+            DocumentsError::Objects(_)
+            | DocumentsError::Update(_)
+            | DocumentsError::Collection(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ingest_unavailable", msg)
             }
         }

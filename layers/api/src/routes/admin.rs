@@ -1,4 +1,4 @@
-//! POST /admin/users, PATCH /admin/users/{username}
+//! GET and POST /admin/users, PATCH /admin/users/{username}, GET /admin/audit
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -10,14 +10,14 @@ use rag_core::store::Role;
 
 use crate::caller::Admin;
 use crate::dto::{
-    AuditItem, AuditParams, AuditResponse, NewUserRequest, Page, UserPatch, UserResponse,
+    AuditItem, AuditResponse, NewUserRequest, Page, PageParams, UserList, UserPatch, UserResponse,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::state::App;
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/admin/users", post(create))
+        .route("/admin/users", post(create).get(list))
         .route("/admin/users/{username}", patch(update))
         .route("/admin/audit", get(audit))
 }
@@ -26,9 +26,9 @@ pub fn router() -> Router<App> {
 #[utoipa::path(post, path = "/admin/users", tag = "admin", request_body = NewUserRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = UserResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "username taken"),
+        (status = 201, body = UserResponse, description = "the account"),
+        (status = 400, body = ErrorBody, description = "malformed JSON, or a missing field"), (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
+        (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"), (status = 409, body = ErrorBody, description = "username taken"),
         (status = 422, body = ErrorBody, description = "invalid username or password"),
     ))]
 pub async fn create(
@@ -48,15 +48,30 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
+/// Every account, by username (administrators only).
+#[utoipa::path(get, path = "/admin/users", tag = "admin", operation_id = "list_users", security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserList, description = "the accounts"),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
+        (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"),
+    ))]
+pub async fn list(_: Admin, State(app): State<App>) -> Result<Json<UserList>, ApiError> {
+    let mut users = app.store.users().await?;
+    users.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(Json(UserList {
+        users: users.into_iter().map(UserResponse::from).collect(),
+    }))
+}
+
 /// Activates or deactivates an account, or changes its role (administrators only). A
 /// deactivated user's tokens stop working on their next request.
 #[utoipa::path(patch, path = "/admin/users/{username}", tag = "admin", request_body = UserPatch,
     params(("username" = String, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = UserResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 200, body = UserResponse, description = "the account as changed"),
+        (status = 400, body = ErrorBody, description = "malformed JSON, or a missing field"), (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
+        (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"), (status = 404, body = ErrorBody, description = "no such account"),
     ))]
 pub async fn update(
     Admin(caller): Admin,
@@ -78,18 +93,18 @@ pub async fn update(
 
 /// The audit trail, newest first: who created, (de)activated or promoted accounts, uploaded or
 /// removed documents, and which index versions were published (administrators only).
-#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditParams),
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(PageParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = AuditResponse),
+        (status = 200, body = AuditResponse, description = "a page of the trail"),
         (status = 400, body = ErrorBody, description = "invalid cursor"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"), (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"),
         (status = 422, body = ErrorBody, description = "limit out of range"),
     ))]
 pub async fn audit(
     _: Admin,
     State(app): State<App>,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<AuditResponse>, ApiError> {
     let Query(p) =
         params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;

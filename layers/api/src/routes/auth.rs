@@ -46,7 +46,7 @@ pub async fn jwks(State(app): State<App>) -> Result<impl IntoResponse, ApiError>
 /// Exchanges a username and password for a bearer token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, body = TokenResponse, description = "a bearer token"),
         (status = 400, body = ErrorBody, description = "malformed body"),
         (status = 401, body = ErrorBody, description = "unknown user or wrong password"),
         (status = 403, body = ErrorBody, description = "account deactivated"),

@@ -25,8 +25,8 @@ pub fn router() -> Router<App> {
 #[utoipa::path(post, path = "/clusters/run", tag = "clusters", params(crate::dto::ClusterRunParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = TopicsResponse),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 200, body = TopicsResponse, description = "the new run"),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"), (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"),
         (status = 422, body = ErrorBody, description = "too few questions, or a bad k range"),
         (status = 503, body = ErrorBody, description = "store unavailable"),
     ))]
@@ -66,8 +66,8 @@ pub async fn cluster_now(
 /// questions, the elbow curve, and questions per cluster per day and per ISO week.
 #[utoipa::path(get, path = "/clusters", tag = "clusters", security(("bearer" = [])),
     responses(
-        (status = 200, body = TopicsResponse),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 200, body = TopicsResponse, description = "the latest run"),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"), (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"),
         (status = 404, body = ErrorBody, description = "no clustering run yet"),
     ))]
 pub async fn latest(_: Admin, State(app): State<App>) -> Result<Json<TopicsResponse>, ApiError> {

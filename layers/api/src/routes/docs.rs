@@ -1,4 +1,4 @@
-//! GET /openapi.json and GET /docs (a self-contained page: no CDN, works offline).
+//! GET /openapi.json, and with it the API explorer at /docs and the web page (see `web`).
 //!
 //! The document describes every function's routes, but each function compiles only its own
 //! handlers: it is generated from all of them into `openapi.json` (a test keeps the file
@@ -6,7 +6,6 @@
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
-use axum::response::Html;
 use axum::routing::get;
 
 use crate::state::App;
@@ -23,13 +22,20 @@ pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
         super::auth::jwks,
         super::query::ask,
         super::history::history,
+        super::feedback::give,
+        super::feedback::list,
         super::health::health,
         super::health::ready,
+        super::admin::list,
         super::admin::create,
         super::admin::update,
         super::admin::audit,
         super::documents::upload,
         super::documents::list,
+        super::documents::read,
+        super::documents::remove,
+        super::index::versions,
+        super::index::rollback,
         super::documents::webhook,
         super::clusters::run,
         super::clusters::latest,
@@ -70,37 +76,8 @@ pub fn router() -> Router<App> {
             "/openapi.json",
             get(|| async { ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
         )
-        .route("/docs", get(|| async { Html(DOCS_PAGE) }))
+        .merge(super::web::router())
 }
-
-/// Lists every operation of /openapi.json with its parameters, bodies and answers.
-const DOCS_PAGE: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>IT-support RAG assistant — API</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-.op{border:1px solid #ccc;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
-.m{font-weight:bold;text-transform:uppercase;margin-right:.5rem}pre{background:#f6f6f6;padding:.5rem;overflow:auto}</style>
-</head><body><h1>IT-support RAG assistant — API</h1><p>Machine-readable: <a href="openapi.json">openapi.json</a></p>
-<div id="ops">Loading…</div>
-<script>
-fetch('openapi.json').then(r => r.json()).then(spec => {
-  const ops = document.getElementById('ops'); ops.textContent = '';
-  for (const [path, item] of Object.entries(spec.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const div = document.createElement('div'); div.className = 'op';
-      const h = document.createElement('h2');
-      h.innerHTML = '<span class="m"></span><code></code>';
-      h.querySelector('.m').textContent = method; h.querySelector('code').textContent = path;
-      div.appendChild(h);
-      const p = document.createElement('p'); p.textContent = op.description || op.summary || ''; div.appendChild(p);
-      const pre = document.createElement('pre');
-      pre.textContent = JSON.stringify({parameters: op.parameters, requestBody: op.requestBody, responses: op.responses}, null, 2);
-      div.appendChild(pre); ops.appendChild(div);
-    }
-  }
-  const s = document.createElement('h2'); s.textContent = 'Schemas'; ops.appendChild(s);
-  const pre = document.createElement('pre'); pre.textContent = JSON.stringify(spec.components.schemas, null, 2); ops.appendChild(pre);
-});
-</script></body></html>"#;
 
 #[cfg(all(test, feature = "engine", feature = "ingest", feature = "kmeans"))]
 mod tests {
@@ -124,6 +101,42 @@ mod tests {
         );
     }
 
+    /// Swagger UI shows each answer by its description: none is left empty.
+    #[test]
+    fn every_answer_is_described() {
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).expect("json");
+        let mut empty = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("operations") {
+                for (status, response) in operation["responses"].as_object().expect("responses") {
+                    if response["description"].as_str().is_none_or(str::is_empty) {
+                        empty.push(format!("{method} {path} {status}"));
+                    }
+                }
+            }
+        }
+        assert!(empty.is_empty(), "undescribed answers: {empty:?}");
+    }
+
+    /// Swagger UI builds requests from the parameters: a path parameter must be in the path, and
+    /// each operation has its own id.
+    #[test]
+    fn parameters_sit_where_requests_carry_them() {
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).expect("json");
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("operations") {
+                let id = operation["operationId"].as_str().expect("operationId");
+                assert!(ids.insert(id.to_string()), "operationId {id} repeated");
+                for p in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().expect("name");
+                    let in_path = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(p["in"] == "path", in_path, "{method} {path}: {name}");
+                }
+            }
+        }
+    }
+
     /// The edge routes and checks by the contract's table: it must list every documented
     /// operation, and ask a credential exactly where the document does.
     #[test]
@@ -140,7 +153,13 @@ mod tests {
             }
         }
         documented.sort();
-        let undocumented = ["/openapi.json", "/docs", "/edge/hits"];
+        let undocumented = [
+            "/openapi.json",
+            "/docs",
+            "/",
+            "/assets/{file}",
+            "/edge/hits",
+        ];
         let mut table: Vec<(String, String, bool)> = ROUTES
             .iter()
             .filter(|r| !undocumented.contains(&r.path))

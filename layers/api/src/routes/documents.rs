@@ -1,16 +1,22 @@
-//! POST /documents (admin upload), GET /documents (admin), POST /events/s3 (bucket webhook)
+//! POST /documents (admin upload), GET /documents (admin), GET /documents/{name} (a cited PDF,
+//! any user), DELETE /documents/{name} (admin), POST /events/s3 (bucket webhook); the index
+//! versions are in `index`.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use rag_core::documents::Synced;
 
-use crate::caller::Admin;
-use crate::dto::{DocumentList, DocumentResponse, EventAccepted, UploadParams, UploadResponse};
+use crate::caller::{Admin, AuthUser};
+use crate::dto::{
+    DocumentList, DocumentPageParams, DocumentResponse, EventAccepted, UploadParams, UploadResponse,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::events::BucketEvent;
 use crate::events::{self, Notification};
@@ -27,10 +33,22 @@ pub fn router() -> Router<App> {
                 .layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES))
                 .get(list),
         )
+        .route("/documents/{name}", get(read).delete(remove))
         .route("/events/s3", post(webhook))
+        .merge(super::index::router())
 }
 
-fn ingest(app: &App) -> Result<Arc<Ingest>, ApiError> {
+impl From<Synced> for UploadResponse {
+    fn from(synced: Synced) -> Self {
+        UploadResponse {
+            published: synced.published,
+            index_version: synced.version,
+            documents: synced.documents.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+pub(super) fn ingest(app: &App) -> Result<Arc<Ingest>, ApiError> {
     app.ingest.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -47,8 +65,8 @@ fn ingest(app: &App) -> Result<Arc<Ingest>, ApiError> {
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = UploadResponse),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 200, body = UploadResponse, description = "the document's state and the version published"),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"), (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"),
         (status = 409, body = ErrorBody, description = "other writers kept publishing first"),
         (status = 413, body = ErrorBody, description = "larger than 64 MiB"),
         (status = 415, body = ErrorBody, description = "not a PDF"),
@@ -74,22 +92,78 @@ pub async fn upload(
         .documents
         .upload(app.store.as_ref(), &caller.username, &params.name, &body)
         .await?;
-    Ok(Json(UploadResponse {
-        published: synced.published,
-        index_version: synced.version,
-        documents: synced.documents.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(synced.into()))
+}
+
+/// An indexed PDF, for a reader following a citation: the client opens it at `page` (the
+/// browser's viewer takes `#page=N`); `page` is checked against the document.
+#[utoipa::path(get, path = "/documents/{name}", tag = "documents", operation_id = "read_document",
+    params(("name" = String, Path, description = "the document's file name, as cited"), DocumentPageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/pdf", body = Vec<u8>, description = "the PDF"),
+        (status = 400, body = ErrorBody, description = "page out of range"),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
+        (status = 403, body = ErrorBody, description = "deactivated account"),
+        (status = 404, body = ErrorBody, description = "no indexed document of that name"),
+        (status = 422, body = ErrorBody, description = "invalid document name"),
+    ))]
+pub async fn read(
+    _: AuthUser,
+    State(app): State<App>,
+    Path(name): Path<String>,
+    params: Result<Query<DocumentPageParams>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let bytes = ingest(&app)?.documents.pdf(&name, params.page).await?;
+    // The name is checked (no quote, no control character) before anything is read.
+    let disposition = format!("inline; filename=\"{}\"", name.replace('"', ""));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    ))
+}
+
+/// Removes a document: its PDF leaves the bucket and its passages the index, in a new
+/// published version (administrators only).
+#[utoipa::path(delete, path = "/documents/{name}", tag = "documents", operation_id = "remove_document",
+    params(("name" = String, Path, description = "the document's file name")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UploadResponse, description = "the document, now `removed`, and the version published"),
+        (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
+        (status = 403, body = ErrorBody, description = "not an administrator, or deactivated"),
+        (status = 404, body = ErrorBody, description = "the collection has no such document"),
+        (status = 409, body = ErrorBody, description = "other writers kept publishing first"),
+        (status = 422, body = ErrorBody, description = "invalid document name"),
+        (status = 503, body = ErrorBody, description = "object store or database unavailable"),
+    ))]
+pub async fn remove(
+    Admin(caller): Admin,
+    State(app): State<App>,
+    Path(name): Path<String>,
+) -> Result<Json<UploadResponse>, ApiError> {
+    let synced = ingest(&app)?
+        .documents
+        .remove(app.store.as_ref(), &caller.username, &name)
+        .await?;
+    Ok(Json(synced.into()))
 }
 
 /// The collection's documents with their latest state (administrators only).
-#[utoipa::path(get, path = "/documents", tag = "documents", security(("bearer" = [])),
-    responses((status = 200, body = DocumentList), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/documents", tag = "documents", operation_id = "list_documents", security(("bearer" = [])),
+    responses((status = 200, body = DocumentList, description = "the documents"), (status = 401, body = ErrorBody, description = "missing, invalid or expired token"),
+        (status = 403, body = ErrorBody, description = "not an administrator, or deactivated")))]
 pub async fn list(_: Admin, State(app): State<App>) -> Result<Json<DocumentList>, ApiError> {
-    let ingest = ingest(&app)?;
-    let documents = app
-        .store
-        .documents(ingest.documents.collection())
+    let documents = ingest(&app)?
+        .documents
+        .list(app.store.as_ref())
         .await?
         .into_iter()
         .map(DocumentResponse::from)
@@ -104,7 +178,7 @@ pub async fn list(_: Admin, State(app): State<App>) -> Result<Json<DocumentList>
 #[utoipa::path(post, path = "/events/s3", tag = "documents",
     security(("bearer" = []), ("basic" = [])),
     responses(
-        (status = 202, body = EventAccepted),
+        (status = 202, body = EventAccepted, description = "the objects named were queued"),
         (status = 400, body = ErrorBody, description = "not an S3 event notification"),
         (status = 401, body = ErrorBody, description = "missing or wrong webhook secret"),
         (status = 404, body = ErrorBody, description = "no webhook secret configured: the webhook is off"),

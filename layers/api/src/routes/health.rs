@@ -17,7 +17,7 @@ pub fn router() -> Router<App> {
 
 /// Version, loaded index and store reachability; 503 when the store does not answer.
 #[utoipa::path(get, path = "/health", tag = "health",
-    responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
+    responses((status = 200, body = HealthResponse, description = "the service and its store answer"), (status = 503, body = HealthResponse, description = "the store is unreachable (the body says which part failed)")))]
 pub async fn health(State(app): State<App>) -> (StatusCode, Json<HealthResponse>) {
     let report = report(&app).await;
     (status(report.status == "ok"), Json(report))
@@ -26,7 +26,7 @@ pub async fn health(State(app): State<App>) -> (StatusCode, Json<HealthResponse>
 /// The same report, answered 503 until the process is ready: the store answers and, in a
 /// process that answers questions, an index version is loaded.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
-    responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
+    responses((status = 200, body = HealthResponse, description = "ready: store reachable, index loaded"), (status = 503, body = HealthResponse, description = "not ready yet, or the store is unreachable")))]
 pub async fn ready(State(app): State<App>) -> (StatusCode, Json<HealthResponse>) {
     let report = report(&app).await;
     (status(report.ready), Json(report))

@@ -7,6 +7,10 @@ pub mod docs;
 #[cfg(feature = "ingest")]
 pub mod documents;
 pub mod edge;
+pub mod feedback;
 pub mod health;
 pub mod history;
+#[cfg(feature = "ingest")]
+pub mod index;
 pub mod query;
+pub mod web;
