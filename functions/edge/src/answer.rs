@@ -6,10 +6,6 @@ use rag_contract::routes::Route;
 use wstd::http::body::Body;
 use wstd::http::{HeaderMap, HeaderValue, Response, StatusCode};
 
-/// The UI's policy: everything from the origin itself, nothing inline but styles.
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                   object-src 'none'; frame-src 'self'; base-uri 'none'; frame-ancestors 'none'";
-
 /// An error answer the edge gives without calling the origin.
 pub fn error(status: u16, code: &str, message: &str) -> Response<Body> {
     let body = ErrorBody::new(code, message).to_json();
@@ -18,6 +14,18 @@ pub fn error(status: u16, code: &str, message: &str) -> Response<Body> {
     response
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A file of the web page, from the component's own copy.
+pub fn asset(asset: &'static rag_web::Asset) -> Response<Body> {
+    let mut response = Response::new(Body::from(asset.bytes));
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(asset.content_type));
+    headers.insert(
+        "cache-control",
+        HeaderValue::from_static(asset.cache_control()),
+    );
     response
 }
 
@@ -45,7 +53,11 @@ pub fn finish(headers: &mut HeaderMap, route: Option<&Route>, request_id: &str) 
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "no-referrer");
     set(headers, "x-frame-options", "DENY");
-    set(headers, "content-security-policy", CSP);
+    set(
+        headers,
+        "content-security-policy",
+        rag_web::CONTENT_SECURITY_POLICY,
+    );
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-request-id", id);
     }
@@ -71,7 +83,7 @@ pub fn cors(headers: &mut HeaderMap, allowed: &[String], origin: Option<&str>) {
         );
         headers.insert(
             "access-control-allow-methods",
-            HeaderValue::from_static("GET, POST, PATCH, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
         );
         headers.insert("access-control-max-age", HeaderValue::from_static("600"));
     }

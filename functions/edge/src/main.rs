@@ -1,7 +1,7 @@
 //! The edge tier: a wasi:http proxy component in front of the functions. It turns away what
 //! the functions should never pay for (missing, expired or forged tokens, oversized or
 //! malformed bodies, floods), routes the rest to the function serving it, and passes the
-//! answers back, streams included. Runs on any wasi:http host (`wasmtime serve`, Spin, jco):
+//! answers back, streams included. It serves the web page itself, from its embedded copy. Runs on any wasi:http host (`wasmtime serve`, Spin, jco):
 //! only its environment changes.
 
 mod answer;
@@ -106,6 +106,15 @@ async fn handle(
     let method = request.method().as_str().to_string();
     if path == "/edge/health" && method == "GET" {
         return (health(config), None, outcome("/edge/health", None));
+    }
+    if method == "GET"
+        && let Some(asset) = rag_web::find(&path)
+    {
+        return (
+            answer::asset(asset),
+            routes::find("GET", &path).ok(),
+            outcome("asset", None),
+        );
     }
     if method == "OPTIONS" {
         let mut response = Response::new(Body::empty());
