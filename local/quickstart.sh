@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 layers/model/build.sh models
+layers/web/build.sh
 cargo build --release --locked --bin rag
 RAG=target/release/rag
 $RAG ingest data/pdf

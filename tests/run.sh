@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on this machine: sets up the model files the tests need
-# (idempotent, fast when present), checks formatting and lints, builds the edge component, the deployment files
+# (idempotent, fast when present), builds the web page (npm; every binary embeds it) and
+# installs the browser test's packages, checks formatting and lints, builds the edge component, the deployment files
 # (template.yaml, workflows, Dockerfile, Kubernetes, compose) and the Lambda packages (which the
 # local-invocation test runs), builds the image from the same release binaries and runs the
 # stack as containers (tests/containers/e2e.sh), then `cargo test` (whose edge test runs the
@@ -11,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 layers/model/build.sh models
 export RAG_MODEL_DIR="$PWD/models"
+layers/web/build.sh
+npm ci --silent --no-audit --no-fund --prefix tests/browser
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

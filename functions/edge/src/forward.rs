@@ -43,7 +43,8 @@ pub struct Forwarded<'a> {
 }
 
 /// Sends `parts` with `body` to `origin` and returns the function's answer, its body still
-/// streaming.
+/// streaming. A GET or HEAD whose connection fails before any answer is sent once more, as a
+/// reverse proxy does for idempotent requests (a connection reset under load is transient).
 pub async fn forward(
     origin: &str,
     parts: &http::request::Parts,
@@ -51,10 +52,7 @@ pub async fn forward(
     forwarded: Forwarded<'_>,
 ) -> Result<Response<Body>, String> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut request = Request::builder()
-        .method(parts.method.clone())
-        .uri(format!("{origin}{path}"));
-    let headers = request.headers_mut().ok_or("invalid request")?;
+    let mut headers = HeaderMap::new();
     for (name, value) in end_to_end(&parts.headers) {
         if !name.as_str().starts_with("x-edge-") && name != "x-forwarded-for" {
             headers.append(name, value.clone());
@@ -75,16 +73,30 @@ pub async fn forward(
     if let Some(host) = parts.headers.get("host").and_then(|h| h.to_str().ok()) {
         add("x-forwarded-host", host);
     }
+    let request = |body: Body| -> Result<Request<Body>, String> {
+        let mut request = Request::builder()
+            .method(parts.method.clone())
+            .uri(format!("{origin}{path}"))
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        *request.headers_mut() = headers.clone();
+        Ok(request)
+    };
     // A request without a body sends none (rather than an empty stream spliced across).
     let bodiless = body.content_length() == Some(0)
         || (!parts.headers.contains_key("content-length")
             && !parts.headers.contains_key("transfer-encoding"));
-    let body = if bodiless { Body::empty() } else { body };
-    let request = request.body(body).map_err(|e| e.to_string())?;
-    let answer = Client::new()
-        .send(request)
-        .await
-        .map_err(|e| format!("origin unreachable: {e}"))?;
+    let idempotent = matches!(parts.method.as_str(), "GET" | "HEAD");
+    let answer = if bodiless && idempotent {
+        match Client::new().send(request(Body::empty())?).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => Client::new().send(request(Body::empty())?).await,
+        }
+    } else {
+        let body = if bodiless { Body::empty() } else { body };
+        Client::new().send(request(body)?).await
+    }
+    .map_err(|e| format!("origin unreachable: {e}"))?;
     let (answer_parts, answer_body) = answer.into_parts();
     let mut response = Response::new(answer_body);
     *response.status_mut() = answer_parts.status;
