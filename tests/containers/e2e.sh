@@ -152,6 +152,16 @@ sources="$(echo "$answer" | json 'len(d["sources"])')"
 [ "$sources" -gt 0 ] || fail "no cited source: $answer"
 echo "$answer" | json 'd["sources"][0]["document"]' | grep -q procedures.pdf || fail "source: $answer"
 api GET 8083 /history | grep -q 'réinitialiser' || fail "history lacks the question"
+# The web page's routes, each in its function: the page and its policy (health), feedback on the
+# answer (history), the cited PDF at its page (ingest).
+headers="$(inns curl -sf -D - -o /dev/null http://127.0.0.1:8084/)" || fail "the web page"
+grep -qi "^content-security-policy: default-src 'self'" <<<"$headers" || fail "the page's policy: $headers"
+query_id="$(echo "$answer" | json 'd["query_id"]')"
+api POST 8083 "/queries/$query_id/feedback" '{"useful": true, "comment": "clair"}' >/dev/null
+api GET 8083 /history | grep -q '"useful":true' || fail "history lacks the feedback"
+cited="$(echo "$answer" | json 'd["sources"][0]["document"] + "?page=" + str(d["sources"][0]["page"])')"
+inns curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8085/documents/$cited" |
+    python3 -c 'import sys; sys.exit(sys.stdin.buffer.read()[:5] != b"%PDF-")' || fail "the cited PDF"
 TOKEN="$ADMIN_TOKEN"
 api GET 8083 /history | grep -q 'réinitialiser' && fail "the admin's history shows the technician's question"
 
