@@ -6,6 +6,70 @@ import { formatDate, formatNumber, useI18n } from './i18n.js';
 import { ErrorBox, Loading, Notice, PageTitle, errorText, useLoad } from './ui.jsx';
 import { TrendChart } from './chart.jsx';
 
+// ---- the pages' frame -------------------------------------------------------------------
+
+/**
+ * An admin page: its titled section, what comes before the messages (`head`), the notice of the
+ * last action (when `notice` is `{ text, testid }`), one error box per `[error, testid]` of
+ * `errors`, "loading" while `loading`, then the page's content.
+ */
+function AdminPage({ id, title, head, notice, errors = [], loading, children }) {
+  return (
+    <section class="page" aria-labelledby={id}>
+      <PageTitle id={id}>{title}</PageTitle>
+      {head}
+      {notice && <Notice testid={notice.testid}>{notice.text}</Notice>}
+      {errors.map(([error, testid]) => <ErrorBox key={testid} error={error} testid={testid} />)}
+      {loading && <Loading />}
+      {children}
+    </section>
+  );
+}
+
+/**
+ * The table of a loaded list: nothing before the first load, `empty` when there are no `rows`, else
+ * the table with its caption for screen readers, its column headers (`columns`: a label, or
+ * `{ label, num, hidden }` for a numeric column or one whose header only screen readers read) and
+ * `row(item)` for each row.
+ */
+function AdminTable({ columns, loaded, rows, row, empty, testid, caption }) {
+  if (!loaded) return null;
+  const list = rows || [];
+  if (list.length === 0) return <p class="muted">{empty}</p>;
+  return (
+    <div class="table-wrap">
+      <table data-testid={testid}>
+        <caption class="sr-only">{caption}</caption>
+        <thead><tr>
+          {columns.map((c, i) => {
+            const { label, num, hidden } = typeof c === 'string' ? { label: c } : c;
+            return <th key={i} scope="col" class={num ? 'num' : undefined}>{hidden ? <span class="sr-only">{label}</span> : label}</th>;
+          })}
+        </tr></thead>
+        <tbody>{list.map(row)}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * A row's action that asks first: its button (`action`, read with the row's `name`), then the
+ * `question` with "confirm" (`confirm`, testid `<testid>-confirm`) and "cancel" while `open`.
+ */
+function ConfirmAction({ open, name, action, question, confirm, testid, busy, onOpen, onConfirm, onCancel }) {
+  const { t } = useI18n();
+  return open ? (
+    <span class="confirm" role="group" aria-label={question}>
+      <span>{question}</span>
+      <button type="button" class="btn btn-small btn-danger" disabled={busy} onClick={onConfirm} data-testid={`${testid}-confirm`}>{confirm}</button>
+      <button type="button" class="btn btn-small btn-quiet" onClick={onCancel}>{t('documents.cancel')}</button>
+    </span>
+  ) : (
+    <button type="button" class="btn btn-small btn-quiet" onClick={onOpen} data-testid={testid}
+      aria-label={`${action} ${name}`}>{action}</button>
+  );
+}
+
 // ---- users -----------------------------------------------------------------------------
 
 export function UsersPage({ me }) {
@@ -36,44 +100,26 @@ export function UsersPage({ me }) {
       await users.reload();
     } catch (err) { setFormError(err); } finally { setCreating(false); }
   };
-  const list = users.data?.users || [];
   return (
-    <section class="page" aria-labelledby="users-title">
-      <PageTitle id="users-title">{t('users.title')}</PageTitle>
-      <Notice testid="users-notice">{notice}</Notice>
-      <ErrorBox error={error} testid="users-error" />
-      <ErrorBox error={users.error} testid="users-load-error" />
-      {users.loading && !users.data && <Loading />}
-      {users.data && (list.length === 0 ? <p class="muted">{t('users.empty')}</p> : (
-        <div class="table-wrap">
-          <table data-testid="users-table">
-            <caption class="sr-only">{t('users.title')}</caption>
-            <thead><tr>
-              <th scope="col">{t('users.username')}</th><th scope="col">{t('users.role')}</th>
-              <th scope="col">{t('users.status')}</th><th scope="col">{t('users.created')}</th>
-              <th scope="col">{t('users.actions')}</th>
-            </tr></thead>
-            <tbody>
-              {list.map((u) => (
-                <tr key={u.username} data-testid="user-row" data-username={u.username} data-active={String(u.active)} data-role={u.role}>
-                  <th scope="row">{u.username} {u.username === me && <span class="muted">{t('users.you')}</span>}</th>
-                  <td data-label={t('users.role')}>{u.role === 'admin' ? t('users.admin') : t('users.user')}</td>
-                  <td data-label={t('users.status')}><span class={`badge ${u.active ? 'ok' : 'off'}`} data-testid="user-status">{u.active ? t('users.active') : t('users.inactive')}</span></td>
-                  <td data-label={t('users.created')}>{formatDate(lang, u.created_at)}</td>
-                  <td class="actions">
-                    <button type="button" class="btn btn-small" disabled={busy === u.username} data-testid="user-toggle-active"
-                      aria-label={`${u.active ? t('users.deactivate') : t('users.activate')} ${u.username}`}
-                      onClick={() => patch(u, { active: !u.active })}>{u.active ? t('users.deactivate') : t('users.activate')}</button>
-                    <button type="button" class="btn btn-small btn-quiet" disabled={busy === u.username} data-testid="user-toggle-role"
-                      aria-label={`${u.role === 'admin' ? t('users.demote') : t('users.promote')} ${u.username}`}
-                      onClick={() => patch(u, { role: u.role === 'admin' ? 'user' : 'admin' })}>{u.role === 'admin' ? t('users.demote') : t('users.promote')}</button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ))}
+    <AdminPage id="users-title" title={t('users.title')} notice={{ text: notice, testid: 'users-notice' }}
+      errors={[[error, 'users-error'], [users.error, 'users-load-error']]} loading={users.loading && !users.data}>
+      <AdminTable columns={[t('users.username'), t('users.role'), t('users.status'), t('users.created'), t('users.actions')]}
+        loaded={users.data} rows={users.data?.users} empty={t('users.empty')} testid="users-table" caption={t('users.title')} row={(u) => (
+          <tr key={u.username} data-testid="user-row" data-username={u.username} data-active={String(u.active)} data-role={u.role}>
+            <th scope="row">{u.username} {u.username === me && <span class="muted">{t('users.you')}</span>}</th>
+            <td data-label={t('users.role')}>{u.role === 'admin' ? t('users.admin') : t('users.user')}</td>
+            <td data-label={t('users.status')}><span class={`badge ${u.active ? 'ok' : 'off'}`} data-testid="user-status">{u.active ? t('users.active') : t('users.inactive')}</span></td>
+            <td data-label={t('users.created')}>{formatDate(lang, u.created_at)}</td>
+            <td class="actions">
+              <button type="button" class="btn btn-small" disabled={busy === u.username} data-testid="user-toggle-active"
+                aria-label={`${u.active ? t('users.deactivate') : t('users.activate')} ${u.username}`}
+                onClick={() => patch(u, { active: !u.active })}>{u.active ? t('users.deactivate') : t('users.activate')}</button>
+              <button type="button" class="btn btn-small btn-quiet" disabled={busy === u.username} data-testid="user-toggle-role"
+                aria-label={`${u.role === 'admin' ? t('users.demote') : t('users.promote')} ${u.username}`}
+                onClick={() => patch(u, { role: u.role === 'admin' ? 'user' : 'admin' })}>{u.role === 'admin' ? t('users.demote') : t('users.promote')}</button>
+            </td>
+          </tr>
+        )} />
       <form class="card form-grid" onSubmit={create} data-testid="user-create">
         <h2>{t('users.create')}</h2>
         <label for="nu-name">{t('users.username')}</label>
@@ -85,7 +131,7 @@ export function UsersPage({ me }) {
         <button type="submit" class="btn btn-primary" disabled={creating} data-testid="new-submit">{t('users.createSubmit')}</button>
         <ErrorBox error={formError} testid="user-create-error" />
       </form>
-    </section>
+    </AdminPage>
   );
 }
 
@@ -149,79 +195,59 @@ export function DocumentsPage() {
     } catch (e) { setError(e); }
   };
 
-  const list = docs.data?.documents || [];
+  const upload = (<>
+    <div
+      class={`dropzone${drag ? ' is-over' : ''}`}
+      data-testid="dropzone"
+      onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; setDrag(true); }}
+      onDragEnter={(e) => { e.preventDefault(); setDrag(true); }}
+      onDragLeave={(e) => { if (!e.currentTarget.contains(e.relatedTarget)) setDrag(false); }}
+      onDrop={(e) => { e.preventDefault(); setDrag(false); uploadAll([...(e.dataTransfer?.files || [])]); }}
+    >
+      <h2>{t('documents.upload')}</h2>
+      <p aria-hidden="true">{t('documents.drop')} — {t('documents.or')}</p>
+      <label class="btn btn-primary file-label" for="doc-file">{t('documents.choose')}</label>
+      <input id="doc-file" ref={fileInput} class="file-input" type="file" accept="application/pdf,.pdf" multiple
+        onChange={(e) => uploadAll([...e.currentTarget.files])} data-testid="upload-input" />
+      <p class="hint">{t('documents.limit')}</p>
+    </div>
+    {uploads.length > 0 && (
+      <ul class="uploads" aria-live="polite" data-testid="uploads">
+        {uploads.map((u) => (
+          <li key={u.key} data-testid="upload" data-phase={u.phase} data-name={u.name}>
+            {u.phase === 'sending' && (<>
+              <span>{t('documents.sending', { name: u.name, pct: u.pct })}</span>
+              <progress max={100} value={u.pct} aria-label={t('documents.progress', { name: u.name })} />
+            </>)}
+            {u.phase === 'indexing' && <span class="pulse">{t('documents.indexing', { name: u.name })}</span>}
+            {(u.phase === 'done' || u.phase === 'error') && <span class={u.phase === 'error' ? 'error-text' : ''} role={u.phase === 'error' ? 'alert' : undefined}>{u.message}</span>}
+          </li>
+        ))}
+      </ul>
+    )}
+  </>);
   return (
-    <section class="page" aria-labelledby="docs-title">
-      <PageTitle id="docs-title">{t('documents.title')}</PageTitle>
-      <div
-        class={`dropzone${drag ? ' is-over' : ''}`}
-        data-testid="dropzone"
-        onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; setDrag(true); }}
-        onDragEnter={(e) => { e.preventDefault(); setDrag(true); }}
-        onDragLeave={(e) => { if (!e.currentTarget.contains(e.relatedTarget)) setDrag(false); }}
-        onDrop={(e) => { e.preventDefault(); setDrag(false); uploadAll([...(e.dataTransfer?.files || [])]); }}
-      >
-        <h2>{t('documents.upload')}</h2>
-        <p aria-hidden="true">{t('documents.drop')} — {t('documents.or')}</p>
-        <label class="btn btn-primary file-label" for="doc-file">{t('documents.choose')}</label>
-        <input id="doc-file" ref={fileInput} class="file-input" type="file" accept="application/pdf,.pdf" multiple
-          onChange={(e) => uploadAll([...e.currentTarget.files])} data-testid="upload-input" />
-        <p class="hint">{t('documents.limit')}</p>
-      </div>
-      {uploads.length > 0 && (
-        <ul class="uploads" aria-live="polite" data-testid="uploads">
-          {uploads.map((u) => (
-            <li key={u.key} data-testid="upload" data-phase={u.phase} data-name={u.name}>
-              {u.phase === 'sending' && (<>
-                <span>{t('documents.sending', { name: u.name, pct: u.pct })}</span>
-                <progress max={100} value={u.pct} aria-label={t('documents.progress', { name: u.name })} />
-              </>)}
-              {u.phase === 'indexing' && <span class="pulse">{t('documents.indexing', { name: u.name })}</span>}
-              {(u.phase === 'done' || u.phase === 'error') && <span class={u.phase === 'error' ? 'error-text' : ''} role={u.phase === 'error' ? 'alert' : undefined}>{u.message}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
-      <Notice testid="documents-notice">{notice}</Notice>
-      <ErrorBox error={error} testid="documents-error" />
-      <ErrorBox error={docs.error} testid="documents-load-error" />
-      {docs.loading && !docs.data && <Loading />}
-      {docs.data && (list.length === 0 ? <p class="muted">{t('documents.empty')}</p> : (
-        <div class="table-wrap">
-          <table data-testid="documents-table">
-            <caption class="sr-only">{t('documents.title')}</caption>
-            <thead><tr>
-              <th scope="col">{t('documents.name')}</th><th scope="col">{t('documents.status')}</th>
-              <th scope="col" class="num">{t('documents.pages')}</th><th scope="col" class="num">{t('documents.chunks')}</th>
-              <th scope="col">{t('documents.updated')}</th><th scope="col">{t('documents.actions')}</th>
-            </tr></thead>
-            <tbody>
-              {list.map((d) => (
-                <tr key={d.name} data-testid="doc-row" data-name={d.name} data-status={d.status}>
-                  <th scope="row" class="wrap">{d.name}</th>
-                  <td data-label={t('documents.status')}><StatusBadge status={d.status} />{d.reason && <p class="reason">{d.reason}</p>}</td>
-                  <td class="num" data-label={t('documents.pages')}>{formatNumber(lang, d.pages)}</td>
-                  <td class="num" data-label={t('documents.chunks')}>{formatNumber(lang, d.chunks)}</td>
-                  <td data-label={t('documents.updated')}>{formatDate(lang, d.updated_at)}</td>
-                  <td class="actions">
-                    {d.status !== 'removed' && (confirm === d.name ? (
-                      <span class="confirm" role="group" aria-label={t('documents.confirmRemove', { name: d.name })}>
-                        <span>{t('documents.confirmRemove', { name: d.name })}</span>
-                        <button type="button" class="btn btn-small btn-danger" onClick={() => remove(d.name)} data-testid="doc-remove-confirm">{t('documents.confirm')}</button>
-                        <button type="button" class="btn btn-small btn-quiet" onClick={() => setConfirm(null)}>{t('documents.cancel')}</button>
-                      </span>
-                    ) : (
-                      <button type="button" class="btn btn-small btn-quiet" onClick={() => setConfirm(d.name)} data-testid="doc-remove"
-                        aria-label={`${t('documents.remove')} ${d.name}`}>{t('documents.remove')}</button>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ))}
-    </section>
+    <AdminPage id="docs-title" title={t('documents.title')} head={upload} notice={{ text: notice, testid: 'documents-notice' }}
+      errors={[[error, 'documents-error'], [docs.error, 'documents-load-error']]} loading={docs.loading && !docs.data}>
+      <AdminTable columns={[t('documents.name'), t('documents.status'), { label: t('documents.pages'), num: true },
+          { label: t('documents.chunks'), num: true }, t('documents.updated'), t('documents.actions')]}
+        loaded={docs.data} rows={docs.data?.documents} empty={t('documents.empty')} testid="documents-table" caption={t('documents.title')} row={(d) => (
+          <tr key={d.name} data-testid="doc-row" data-name={d.name} data-status={d.status}>
+            <th scope="row" class="wrap">{d.name}</th>
+            <td data-label={t('documents.status')}><StatusBadge status={d.status} />{d.reason && <p class="reason">{d.reason}</p>}</td>
+            <td class="num" data-label={t('documents.pages')}>{formatNumber(lang, d.pages)}</td>
+            <td class="num" data-label={t('documents.chunks')}>{formatNumber(lang, d.chunks)}</td>
+            <td data-label={t('documents.updated')}>{formatDate(lang, d.updated_at)}</td>
+            <td class="actions">
+              {d.status !== 'removed' && (
+                <ConfirmAction open={confirm === d.name} name={d.name} action={t('documents.remove')}
+                  question={t('documents.confirmRemove', { name: d.name })} confirm={t('documents.confirm')} testid="doc-remove"
+                  onOpen={() => setConfirm(d.name)} onConfirm={() => remove(d.name)} onCancel={() => setConfirm(null)} />
+              )}
+            </td>
+          </tr>
+        )} />
+    </AdminPage>
   );
 }
 
@@ -243,48 +269,27 @@ export function IndexPage({ onChanged }) {
       onChanged?.();
     } catch (e) { setError(e); } finally { setBusy(false); }
   };
-  const list = versions.data?.versions || [];
   return (
-    <section class="page" aria-labelledby="index-title">
-      <PageTitle id="index-title">{t('index.title')}</PageTitle>
-      <Notice testid="index-notice">{notice}</Notice>
-      <ErrorBox error={error} testid="index-error" />
-      <ErrorBox error={versions.error} testid="index-load-error" />
-      {versions.loading && !versions.data && <Loading />}
-      {versions.data && (list.length === 0 ? <p class="muted">{t('index.empty')}</p> : (
-        <div class="table-wrap">
-          <table data-testid="versions-table">
-            <caption class="sr-only">{t('index.title')}</caption>
-            <thead><tr>
-              <th scope="col">{t('index.version')}</th><th scope="col">{t('index.created')}</th>
-              <th scope="col" class="num">{t('index.documents')}</th><th scope="col" class="num">{t('index.chunks')}</th><th scope="col"><span class="sr-only">{t('documents.actions')}</span></th>
-            </tr></thead>
-            <tbody>
-              {list.map((v) => (
-                <tr key={v.version} data-testid="version-row" data-version={v.version} data-current={String(!!v.current)}>
-                  <th scope="row"><code>{v.version}</code> {v.current && <span class="badge ok">{t('index.current')}</span>}</th>
-                  <td data-label={t('index.created')}>{formatDate(lang, v.created_at)}</td>
-                  <td class="num" data-label={t('index.documents')}>{v.documents ?? ''}</td>
-                  <td class="num" data-label={t('index.chunks')}>{v.chunks ?? ''}</td>
-                  <td class="actions">
-                    {!v.current && (confirm === v.version ? (
-                      <span class="confirm" role="group" aria-label={t('index.confirmRollback', { version: v.version })}>
-                        <span>{t('index.confirmRollback', { version: v.version })}</span>
-                        <button type="button" class="btn btn-small btn-danger" disabled={busy} onClick={() => go(v.version)} data-testid="rollback-confirm">{t('index.confirm')}</button>
-                        <button type="button" class="btn btn-small btn-quiet" onClick={() => setConfirm(null)}>{t('documents.cancel')}</button>
-                      </span>
-                    ) : (
-                      <button type="button" class="btn btn-small btn-quiet" onClick={() => setConfirm(v.version)} data-testid="rollback"
-                        aria-label={`${t('index.rollback')} ${v.version}`}>{t('index.rollback')}</button>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ))}
-    </section>
+    <AdminPage id="index-title" title={t('index.title')} notice={{ text: notice, testid: 'index-notice' }}
+      errors={[[error, 'index-error'], [versions.error, 'index-load-error']]} loading={versions.loading && !versions.data}>
+      <AdminTable columns={[t('index.version'), t('index.created'), { label: t('index.documents'), num: true },
+          { label: t('index.chunks'), num: true }, { label: t('documents.actions'), hidden: true }]}
+        loaded={versions.data} rows={versions.data?.versions} empty={t('index.empty')} testid="versions-table" caption={t('index.title')} row={(v) => (
+          <tr key={v.version} data-testid="version-row" data-version={v.version} data-current={String(!!v.current)}>
+            <th scope="row"><code>{v.version}</code> {v.current && <span class="badge ok">{t('index.current')}</span>}</th>
+            <td data-label={t('index.created')}>{formatDate(lang, v.created_at)}</td>
+            <td class="num" data-label={t('index.documents')}>{v.documents ?? ''}</td>
+            <td class="num" data-label={t('index.chunks')}>{v.chunks ?? ''}</td>
+            <td class="actions">
+              {!v.current && (
+                <ConfirmAction open={confirm === v.version} name={v.version} action={t('index.rollback')}
+                  question={t('index.confirmRollback', { version: v.version })} confirm={t('index.confirm')} testid="rollback" busy={busy}
+                  onOpen={() => setConfirm(v.version)} onConfirm={() => go(v.version)} onCancel={() => setConfirm(null)} />
+              )}
+            </td>
+          </tr>
+        )} />
+    </AdminPage>
   );
 }
 
@@ -316,14 +321,11 @@ export function ClustersPage() {
   const labels = useMemo(() => top.map((c) => (c.terms || []).slice(0, 3).join(', ') || t('clusters.topic', { n: c.id + 1 })), [top, t]);
 
   return (
-    <section class="page" aria-labelledby="clusters-title">
-      <PageTitle id="clusters-title">{t('clusters.title')}</PageTitle>
+    <AdminPage id="clusters-title" title={t('clusters.title')} head={(
       <div class="row">
         <button type="button" class="btn btn-primary" onClick={runNow} disabled={running} data-testid="clusters-run">{running ? t('clusters.running') : t('clusters.run')}</button>
       </div>
-      <ErrorBox error={runError} testid="clusters-run-error" />
-      <ErrorBox error={run.error} testid="clusters-load-error" />
-      {run.loading && !data && <Loading />}
+    )} errors={[[runError, 'clusters-run-error'], [run.error, 'clusters-load-error']]} loading={run.loading && !data}>
       {!run.loading && !data && !run.error && <p class="muted" data-testid="clusters-none">{t('clusters.none')}</p>}
       {data && (
         <div data-testid="clusters" aria-live="polite">
@@ -348,7 +350,7 @@ export function ClustersPage() {
           </ol>
         </div>
       )}
-    </section>
+    </AdminPage>
   );
 }
 
@@ -375,10 +377,8 @@ export function FeedbackPage() {
     } catch (e) { setMore({ loading: false, error: e }); }
   };
   return (
-    <section class="page" aria-labelledby="fb-title">
-      <PageTitle id="fb-title">{t('feedbackList.title')}</PageTitle>
-      <ErrorBox error={first.error || more.error} testid="feedback-list-error" />
-      {first.loading && !first.data && <Loading />}
+    <AdminPage id="fb-title" title={t('feedbackList.title')} errors={[[first.error || more.error, 'feedback-list-error']]}
+      loading={first.loading && !first.data}>
       {first.data && items.length === 0 && <p class="muted">{t('feedbackList.empty')}</p>}
       {items.length > 0 && (
         <ol class="feedback-list" data-testid="feedback-list">
@@ -395,6 +395,6 @@ export function FeedbackPage() {
         </ol>
       )}
       {cursor && <button type="button" class="btn" disabled={more.loading} onClick={loadMore} data-testid="feedback-more">{more.loading ? t('common.loading') : t('history.more')}</button>}
-    </section>
+    </AdminPage>
   );
 }
