@@ -321,7 +321,7 @@ fn scenario(server: &Server, expected_store: &str) {
         .expect("docs")
         .text()
         .expect("html");
-    assert!(docs.contains("openapi.json"));
+    assert!(docs.contains("swagger-ui"), "the API explorer: {docs}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `rag serve` with MLflow tracking (`MLFLOW_TRACKING_URI`) against a real tracking server
 //! (`RAG_TEST_MLFLOW_URI`, default http://127.0.0.1:5000): every query, ingest and clustering
-//! is a run read back through the REST API, a published index version is registered with its
+//! (and each feedback on an answer) is a run read back through the REST API, a published index version is registered with its
 //! manifest; with the server gone, queries still answer and the dropped runs are counted.
 
 mod common;
@@ -92,6 +92,18 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
         "What is the recipe of a chocolate cake?",
     ];
     let answers: Vec<Value> = questions.iter().map(|q| ask(&server, &token, q)).collect();
+    // Feedback on two answers: a run each, the verdict as a metric.
+    let verdicts = [false, true];
+    for (answer, useful) in answers.iter().zip(verdicts) {
+        let id = answer["query_id"].as_str().expect("query_id");
+        let given = Client::new()
+            .post(format!("{}/queries/{id}/feedback", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"useful": useful, "comment": "vu"}))
+            .send()
+            .expect("feedback");
+        assert_eq!(given.status(), 200);
+    }
 
     // An upload: one ingest run, and the new index version registered.
     let admin = login(&server, "admin");
@@ -173,6 +185,18 @@ fn queries_and_ingests_are_tracked_and_a_down_server_costs_nothing() {
         let passages: Value = serde_json::from_str(&text("passages.json")).expect("passages");
         let grounded = answer["grounded"].as_bool().unwrap_or(false);
         assert_eq!(passages.as_array().is_some_and(|p| !p.is_empty()), grounded);
+    }
+
+    let feedback = runs("feedback");
+    assert_eq!(feedback.len(), verdicts.len());
+    for (answer, useful) in answers.iter().zip(verdicts) {
+        let id = answer["query_id"].as_str().expect("query_id");
+        let run = feedback
+            .iter()
+            .find(|r| r.tags.iter().any(|(k, v)| k == "rag.query_id" && v == id))
+            .unwrap_or_else(|| panic!("no feedback run for query {id}"));
+        assert_eq!(metric(run, "useful"), Some(f64::from(u8::from(useful))));
+        assert_eq!(metric(run, "commented"), Some(1.0));
     }
 
     let ingests = runs("ingest");
