@@ -38,12 +38,7 @@ fn browser_tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let packages = support::repo_root().join("tests/browser/node_modules/playwright-core");
     let chromium =
         std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
-    let node = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("node"))
-            .find(|p| p.is_file())
-    });
-    let node = node.unwrap_or_else(|| PathBuf::from("node (not on PATH)"));
+    let node = common::on_path("node");
     let found = support::available(&node, "node")
         && support::available(&chromium, "Chromium (apt-get install chromium)")
         && support::available(

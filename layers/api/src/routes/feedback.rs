@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rag_core::feedback::{self, FeedbackError};
+use rag_core::feedback;
 
 use crate::caller::{Admin, AuthUser};
 use crate::dto::{
@@ -20,21 +20,6 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/queries/{query_id}/feedback", post(give))
         .route("/admin/feedback", get(list))
-}
-
-impl From<FeedbackError> for ApiError {
-    fn from(e: FeedbackError) -> Self {
-        let msg = e.to_string();
-        match e {
-            FeedbackError::CommentTooLong => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "comment_too_long", msg)
-            }
-            FeedbackError::UnknownQuery(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "unknown_query", msg)
-            }
-            FeedbackError::Store(s) => s.into(),
-        }
-    }
 }
 
 /// Says whether an answer was useful, with an optional comment; given again, it replaces the
