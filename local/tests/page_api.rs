@@ -100,6 +100,41 @@ fn feedback_history_search_pdfs_and_admin_routes() {
     let bobs = ask(&bob, "Comment réinitialiser le mot de passe ?");
     let id = first["query_id"].as_str().expect("id");
 
+    // Every new route: an anonymous caller is refused before anything runs; a plain user may
+    // not use the admins' ones.
+    for (method, path, admin_only) in [
+        ("GET", "/admin/users", true),
+        ("GET", "/admin/feedback", true),
+        ("GET", "/index/versions", true),
+        ("POST", "/index/rollback", true),
+        ("DELETE", "/documents/procedures-support-it.pdf", true),
+        ("GET", "/documents/procedures-support-it.pdf", false),
+        ("POST", "/queries/1/feedback", false),
+    ] {
+        let request = |token: Option<&str>| {
+            let mut r = client
+                .request(method.parse().expect("method"), format!("{base}{path}"))
+                .json(&json!({"version": "x", "useful": true}));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            send(r)
+        };
+        let (status, body) = request(None);
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "missing_token"),
+            "{method} {path}"
+        );
+        if admin_only {
+            assert_eq!(
+                request(Some(&bob)).0,
+                StatusCode::FORBIDDEN,
+                "{method} {path}"
+            );
+        }
+    }
+
     // Feedback: only the asker, only on a real question, a bounded comment.
     let feedback = |token: Option<&str>, id: &str, body: Value| {
         let mut r = client
